@@ -1,0 +1,1 @@
+"""Settle: the backend for municipal settlement services."""

@@ -1,0 +1,1 @@
+"""REST front door: thin routers over the services."""

@@ -1,0 +1,165 @@
+"""Annotated dependencies shared by the REST routers and the GraphQL context."""
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import Depends, Header, Query, Request
+from fastapi.security import OAuth2PasswordBearer
+from pydantic import AwareDatetime
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.api.caching import PublicCache, TenantRef, etag_matches, make_etag
+from app.core.config import Settings
+from app.core.errors import PreconditionFailed, PreconditionRequired, Unauthorized
+from app.core.i18n import LANGUAGES, negotiate
+from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from app.core.security import InvalidToken, decode_access_token
+from app.services import auth as auth_service
+from app.services.auth import Principal
+from app.services.content_version import BUMPED_KEYS
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_cache(request: Request) -> PublicCache:
+    cache: PublicCache = request.app.state.cache
+    return cache
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: commit if the handler succeeded, else roll back.
+
+    A warm cached read never touches the session, and an unused session opens no
+    connection, so the cache path costs no database round trip.
+    """
+    session: AsyncSession = request.app.state.session_factory()
+    try:
+        yield session
+        if session.in_transaction():
+            await session.commit()
+            request.app.state.cache.committed(session.info.pop(BUMPED_KEYS, ()))
+    except BaseException:
+        await session.rollback()
+        raise
+    finally:
+        await session.close()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+CacheDep = Annotated[PublicCache, Depends(get_cache)]
+# scope="function": the commit happens before the response is sent, so a client
+# never sees a 2xx for a write that then failed to commit.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_optional_principal(
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Principal | None:
+    """The signed-in staff member, None for anonymous callers; a bad token is a 401."""
+    if token is None:
+        return None
+    try:
+        claims = decode_access_token(token, settings)
+        user_id = uuid.UUID(str(claims["sub"]))
+    except (InvalidToken, ValueError, KeyError) as exc:
+        raise _invalid_token("The token is invalid or expired.") from exc
+    principal = await auth_service.load_principal(session=session, user_id=user_id)
+    if principal is None:
+        raise _invalid_token("The token's account is unknown or disabled.")
+    return principal
+
+
+def _invalid_token(detail: str) -> Unauthorized:
+    return Unauthorized(
+        detail, code="invalid-token", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    )
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal)]
+
+
+async def get_principal(principal: OptionalPrincipal) -> Principal:
+    if principal is None:
+        raise Unauthorized("Sign in to do this.", headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def get_language(
+    request: Request,
+    lang: Annotated[
+        Literal["fi", "sv", "en"] | None,
+        Query(description="Return plain strings in this language (falls back to fi)."),
+    ] = None,
+) -> str | None:
+    """`?lang=` wins; otherwise Accept-Language; neither means every translation."""
+    if lang is not None:
+        return lang
+    return negotiate(request.headers.get("accept-language"))
+
+
+Lang = Annotated[str | None, Depends(get_language)]
+
+
+async def get_municipality_ref(
+    slug: str, session: SessionDep, cache: CacheDep
+) -> TenantRef:
+    return await cache.tenant(session, slug)
+
+
+MunicipalityDep = Annotated[TenantRef, Depends(get_municipality_ref)]
+
+
+class PageParams:
+    """`?limit=`, `?cursor=` and `?modified_since=`, the same on every collection."""
+
+    def __init__(
+        self,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+        cursor: Annotated[str | None, Query(max_length=1000)] = None,
+        modified_since: Annotated[
+            AwareDatetime | None,
+            Query(description="Only items changed at or after this RFC 3339 time."),
+        ] = None,
+    ) -> None:
+        self.limit = limit
+        self.cursor = cursor
+        self.modified_since: datetime | None = modified_since
+
+
+Paging = Annotated[PageParams, Depends()]
+
+
+def resource_etag(kind: str, resource_id: object, version: int, language: str | None) -> str:
+    """The ETag of one representation of one resource revision."""
+    return make_etag(kind, str(resource_id), version, language)
+
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="The ETag you read; required on updates so no change is lost.",
+    ),
+]
+
+
+def check_if_match(if_match: str | None, *, kind: str, resource_id: object, version: int) -> None:
+    """428 without If-Match, 412 unless it names the current revision (in any language)."""
+    if not if_match:
+        raise PreconditionRequired("Send If-Match with the ETag you read before updating.")
+    for language in (None, *LANGUAGES):
+        if etag_matches(if_match, resource_etag(kind, resource_id, version, language)):
+            return
+    raise PreconditionFailed("The resource changed since you read it; reload and retry.")

@@ -1,0 +1,169 @@
+"""RFC 9457 problem responses for every error the API can give."""
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from app.core.errors import DomainError, problem_type
+from app.core.i18n import LANGUAGES
+
+log = logging.getLogger("settle.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+_STATUS_CODES = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "Authentication required"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    409: ("conflict", "Conflict"),
+    412: ("precondition-failed", "Precondition failed"),
+    413: ("payload-too-large", "Payload too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("validation-failed", "Invalid input"),
+    428: ("precondition-required", "Precondition required"),
+    429: ("rate-limited", "Too many requests"),
+    500: ("internal-error", "Internal server error"),
+    503: ("unavailable", "Service unavailable"),
+}
+
+
+def problem_response(
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    instance: str | None = None,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": problem_type(code),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if instance:
+        body["instance"] = instance
+    if errors is not None:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    return Response(
+        content=orjson.dumps(body),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def problem_from_error(error: DomainError, instance: str | None = None) -> Response:
+    return problem_response(
+        status=error.status,
+        code=error.code,
+        title=error.title,
+        detail=error.detail,
+        instance=instance,
+        errors=[problem.as_dict() for problem in error.errors] if error.errors else (
+            [] if error.status == 422 else None
+        ),
+        headers=error.headers or None,
+        extra=error.extra or None,
+    )
+
+
+def _field_path(location: tuple[Any, ...]) -> str:
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    """Pydantic's errors as `{field, message, code}`; a plain string where translations
+    are expected reads as such, not as pydantic's internal wording."""
+    problems = []
+    for error in exc.errors():
+        location = tuple(error.get("loc", ()))
+        code = str(error.get("type", "invalid"))
+        message = str(error.get("msg", "invalid value"))
+        if code == "model_type" and "Translations" in str(error.get("ctx", {})) or (
+            code == "model_attributes_type" and _expects_translations(error)
+        ):
+            message = "expected translations like {\"fi\": \"...\", \"en\": \"...\"}"
+        problems.append({"field": _field_path(location), "message": message, "code": code})
+    return problems
+
+
+def _expects_translations(error: Any) -> bool:
+    return isinstance(error.get("input"), str)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every failure into a problem document."""
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        return problem_from_error(exc, instance=request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        errors = validation_errors(exc)
+        if any(e["field"] == "query.lang" for e in errors):
+            return problem_response(
+                status=422,
+                code="unsupported-language",
+                title="Unsupported language",
+                detail=f"Supported languages: {', '.join(LANGUAGES)}.",
+                instance=request.url.path,
+                errors=errors,
+                extra={"supported": list(LANGUAGES)},
+            )
+        return problem_response(
+            status=422,
+            code="validation-failed",
+            title="Invalid input",
+            detail="Some fields are invalid; see `errors`.",
+            instance=request.url.path,
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        code, title = _STATUS_CODES.get(exc.status_code, ("error", "Error"))
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"No resource at {request.url.path}."
+        if exc.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}."
+        return problem_response(
+            status=exc.status_code,
+            code=code,
+            title=title,
+            detail=detail,
+            instance=request.url.path,
+            headers=dict(exc.headers) if exc.headers else None,
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(
+            status=500,
+            code="internal-error",
+            title="Internal server error",
+            detail="Something went wrong on our side. It has been logged.",
+            instance=request.url.path,
+        )

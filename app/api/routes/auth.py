@@ -1,0 +1,64 @@
+"""Staff sign-in: the OAuth2 password flow, so Swagger's Authorize button works."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import OAuth2PasswordRequestForm
+from starlette.responses import Response
+
+from app.api.deps import CurrentPrincipal, SessionDep, SettingsDep
+from app.api.schemas import plain, problems
+from app.core.errors import Unauthorized
+from app.core.ratelimit import enforce
+from app.core.security import create_access_token
+from app.models.user import TokenResponse, UserPublic
+from app.services import auth as auth_service
+from app.services import user as user_service
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post(
+    "/token",
+    response_model=TokenResponse,
+    responses=problems(401, 422, 429),
+    summary="Sign in and get a bearer token",
+)
+async def issue_token(
+    request: Request,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    """Exchange email (as `username`) and password for a JWT."""
+    client = request.client.host if request.client else "unknown"
+    await enforce(
+        request.app.state.rate_limiter,
+        f"login:{client}:{form.username.strip().lower()}",
+        limit=settings.login_rate_limit_per_minute,
+    )
+    user = await auth_service.authenticate(
+        session=session, email=form.username, password=form.password
+    )
+    if user is None:
+        raise Unauthorized(
+            "Wrong email or password.",
+            code="invalid-credentials",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    token, expires_in = create_access_token(str(user.id), settings)
+    return plain(
+        TokenResponse(access_token=token, expires_in=expires_in).model_dump(),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get(
+    "/me", response_model=UserPublic, responses=problems(401), summary="Who am I"
+)
+async def me(principal: CurrentPrincipal, session: SessionDep) -> Response:
+    """The signed-in account with its roles."""
+    (public,) = await user_service.to_public(
+        session=session, users=[principal.user], grants={principal.user.id: principal.grants}
+    )
+    return plain(public.model_dump(mode="json"), headers={"Cache-Control": "no-store"})

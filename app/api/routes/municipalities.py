@@ -1,0 +1,130 @@
+"""Municipalities: public reads, platform-admin writes."""
+
+from fastapi import APIRouter, Request, status
+from starlette.responses import Response
+
+from app.api.caching import MUNICIPALITY_KIND, Body
+from app.api.deps import (
+    CacheDep,
+    CurrentPrincipal,
+    IfMatch,
+    Lang,
+    Paging,
+    SessionDep,
+    check_if_match,
+    resource_etag,
+)
+from app.api.schemas import Collection, localized_collection, localized_item, problems, send
+from app.models.content_version import GLOBAL_SCOPE
+from app.models.municipality import (
+    Municipality,
+    MunicipalityCreate,
+    MunicipalityPublic,
+    MunicipalityUpdate,
+)
+from app.services import municipality as municipality_service
+from app.services.auth import require_platform_admin
+
+router = APIRouter(prefix="/municipalities", tags=["municipalities"])
+
+
+def _item(row: Municipality, language: str | None) -> Body:
+    return localized_item(
+        MunicipalityPublic.from_row(row),
+        language,
+        etag=resource_etag(MUNICIPALITY_KIND, row.id, row.version, language),
+    )
+
+
+@router.get(
+    "",
+    response_model=Collection[MunicipalityPublic],
+    responses=problems(422),
+    summary="List municipalities",
+)
+async def list_municipalities(
+    request: Request, session: SessionDep, cache: CacheDep, lang: Lang, paging: Paging
+) -> Response:
+    """Every municipality served, ordered by slug. Public and cached."""
+
+    async def build(etag: str) -> Body:
+        page = await municipality_service.list_page(
+            session=session,
+            limit=paging.limit,
+            cursor=paging.cursor,
+            modified_since=paging.modified_since,
+        )
+        public = [MunicipalityPublic.from_row(row) for row in page.items]
+        return localized_collection(
+            type(page)(items=public, next_cursor=page.next_cursor, total=page.total),
+            lang,
+            etag=etag,
+        )
+
+    return await cache.serve(
+        request, session, depends_on=[(GLOBAL_SCOPE, MUNICIPALITY_KIND)], build=build, language=lang
+    )
+
+
+@router.get(
+    "/{slug}",
+    response_model=MunicipalityPublic,
+    responses=problems(404, 422),
+    summary="Get a municipality",
+)
+async def get_municipality(
+    slug: str, request: Request, session: SessionDep, cache: CacheDep, lang: Lang
+) -> Response:
+    """One municipality with its contact channels and hashtags. Public and cached."""
+    ref = await cache.tenant(session, slug)
+
+    async def build(_etag: str) -> Body:
+        row = await municipality_service.get_by_id(session=session, municipality_id=ref.id)
+        return _item(row, lang)
+
+    return await cache.serve(
+        request, session, depends_on=[(ref.scope, MUNICIPALITY_KIND)], build=build, language=lang
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MunicipalityPublic,
+    responses=problems(401, 403, 409, 422),
+    summary="Add a municipality",
+)
+async def create_municipality(
+    data: MunicipalityCreate, session: SessionDep, principal: CurrentPrincipal, lang: Lang
+) -> Response:
+    """Platform admins only."""
+    require_platform_admin(principal)
+    row = await municipality_service.create(session=session, data=data)
+    return send(
+        _item(row, lang),
+        status_code=201,
+        headers={"Location": f"/api/v1/municipalities/{row.slug}"},
+    )
+
+
+@router.patch(
+    "/{slug}",
+    response_model=MunicipalityPublic,
+    responses=problems(401, 403, 404, 409, 412, 422, 428),
+    summary="Update a municipality",
+)
+async def update_municipality(
+    slug: str,
+    data: MunicipalityUpdate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    lang: Lang,
+    if_match: IfMatch = None,
+) -> Response:
+    """Platform admins only; send If-Match with the ETag you read."""
+    require_platform_admin(principal)
+    row = await municipality_service.get_by_slug(session=session, slug=slug, for_update=True)
+    check_if_match(if_match, kind=MUNICIPALITY_KIND, resource_id=row.id, version=row.version)
+    row = await municipality_service.update(session=session, municipality=row, data=data)
+    return send(_item(row, lang))
+

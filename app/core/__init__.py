@@ -1,0 +1,1 @@
+"""Infrastructure shared by every domain: config, database, security, i18n, errors, time."""

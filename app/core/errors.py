@@ -1,0 +1,115 @@
+"""Domain errors. Services raise these; REST turns them into RFC 9457 problems and
+GraphQL into errors with `extensions.code`, so both front doors say the same thing."""
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One invalid input field: where it is (`body.name.fi`) and what is wrong."""
+
+    field: str
+    message: str
+    code: str = "invalid"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message, "code": self.code}
+
+
+@dataclass
+class DomainError(Exception):
+    """Base of every expected failure. `code` is the stable problem type slug."""
+
+    detail: str
+    code: str = ""
+    errors: list[FieldProblem] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    status: ClassVar[int] = 400
+    default_code: ClassVar[str] = "bad-request"
+    title: ClassVar[str] = "Bad request"
+
+    def __post_init__(self) -> None:
+        if not self.code:
+            self.code = self.default_code
+        super().__init__(self.detail)
+
+    @property
+    def type(self) -> str:
+        return problem_type(self.code)
+
+
+def problem_type(code: str) -> str:
+    """The RFC 9457 `type` for a code: a stable relative URI."""
+    return f"/problems/{code}"
+
+
+class NotFound(DomainError):
+    status = 404
+    default_code = "not-found"
+    title = "Not found"
+
+
+class Unauthorized(DomainError):
+    status = 401
+    default_code = "unauthorized"
+    title = "Authentication required"
+
+
+class Forbidden(DomainError):
+    status = 403
+    default_code = "forbidden"
+    title = "Forbidden"
+
+
+class Conflict(DomainError):
+    status = 409
+    default_code = "conflict"
+    title = "Conflict"
+
+
+class PreconditionFailed(DomainError):
+    status = 412
+    default_code = "precondition-failed"
+    title = "Precondition failed"
+
+
+class PreconditionRequired(DomainError):
+    status = 428
+    default_code = "precondition-required"
+    title = "Precondition required"
+
+
+class ValidationFailed(DomainError):
+    status = 422
+    default_code = "validation-failed"
+    title = "Invalid input"
+
+
+class RateLimited(DomainError):
+    status = 429
+    default_code = "rate-limited"
+    title = "Too many requests"
+
+
+# Every problem code the API can answer with, for the README and the tests.
+PROBLEM_CODES: dict[str, str] = {
+    "bad-request": "The request could not be understood.",
+    "not-found": "No such resource, or it is not visible to you.",
+    "method-not-allowed": "The path exists but not with this HTTP method.",
+    "unauthorized": "A valid bearer token is required.",
+    "invalid-token": "The bearer token is expired, tampered with or not for this API.",
+    "invalid-credentials": "Wrong email or password, or the account is disabled.",
+    "forbidden": "You are signed in but your role does not allow this.",
+    "conflict": "The request conflicts with the current state.",
+    "duplicate": "A resource with this unique value already exists.",
+    "precondition-failed": "If-Match does not match the current ETag: reload and retry.",
+    "precondition-required": "This update needs an If-Match header with the ETag you read.",
+    "validation-failed": "Some fields are invalid; see `errors`.",
+    "unsupported-language": "The requested language is not supported; see `supported`.",
+    "invalid-cursor": "The pagination cursor is not one this API issued.",
+    "rate-limited": "Too many requests; retry after `Retry-After` seconds.",
+    "internal-error": "Something went wrong on our side; nothing about it is shown.",
+}

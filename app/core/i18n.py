@@ -1,0 +1,160 @@
+"""Translatable text and language negotiation, shared by every resource and by GraphQL.
+
+A translatable field is stored and written as `{"fi": ..., "en": ..., "sv": ...}` with
+Finnish required. Reads with a language (`?lang=` or `Accept-Language`) get plain
+strings, falling back to Finnish, and the fallen-back fields are listed so a front end
+can mark them ("only in Finnish").
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+LANGUAGES: tuple[str, ...] = ("fi", "sv", "en")
+FALLBACK_LANGUAGE = "fi"
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+LongText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)
+]
+
+
+class Translations(BaseModel):
+    """Base of the translatable text types; `fi` is always present."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fi: str
+    sv: str | None = None
+    en: str | None = None
+
+    def get(self, lang: str) -> str:
+        """The text in `lang`, or Finnish when that translation is missing."""
+        text: str | None = getattr(self, lang, None)
+        return text if text is not None else self.fi
+
+    def has(self, lang: str) -> bool:
+        return getattr(self, lang, None) is not None
+
+    def as_dict(self) -> dict[str, str]:
+        return {lang: text for lang in LANGUAGES if (text := getattr(self, lang)) is not None}
+
+
+class I18nText(Translations):
+    """A short translatable text (names, titles, labels): at most 500 characters each."""
+
+    fi: ShortText
+    sv: ShortText | None = None
+    en: ShortText | None = None
+
+
+class I18nLongText(Translations):
+    """A long translatable text (descriptions, bodies): at most 20 000 characters each."""
+
+    fi: LongText
+    sv: LongText | None = None
+    en: LongText | None = None
+
+
+class UnsupportedLanguage(ValueError):
+    """A `?lang=` the API does not serve."""
+
+    def __init__(self, lang: str) -> None:
+        super().__init__(lang)
+        self.lang = lang
+
+
+def check_language(lang: str) -> str:
+    """Normalise an explicit language code, refusing unsupported ones."""
+    code = lang.strip().lower()
+    if code not in LANGUAGES:
+        raise UnsupportedLanguage(lang)
+    return code
+
+
+def negotiate(accept_language: str | None) -> str | None:
+    """Pick a supported language from an Accept-Language header (RFC 9110 §12.5.4).
+
+    Returns None when there is no header, so the caller gets every translation; a
+    header naming only unsupported languages gets the fallback language.
+    """
+    if not accept_language:
+        return None
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate(accept_language.split(",")):
+        pieces = part.strip().split(";")
+        tag = pieces[0].strip().lower()
+        if not tag:
+            continue
+        quality = 1.0
+        for param in pieces[1:]:
+            name, _, value = param.strip().partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality <= 0:
+            continue
+        ranked.append((-quality, index, tag))
+    for _, _, tag in sorted(ranked):
+        if tag == "*":
+            return FALLBACK_LANGUAGE
+        primary = tag.split("-")[0]
+        if primary in LANGUAGES:
+            return primary
+    return FALLBACK_LANGUAGE
+
+
+@dataclass
+class Localized:
+    """A response body with its translatable texts resolved for one language."""
+
+    data: Any
+    language: str | None
+    fallback_fields: list[str] = field(default_factory=list)
+
+    def meta(self) -> dict[str, Any]:
+        return {"language": self.language, "fallback_fields": self.fallback_fields}
+
+
+def localize(value: Any, lang: str | None) -> Localized:
+    """Turn models into plain data, translatable texts into strings when `lang` is given."""
+    fallbacks: list[str] = []
+    data = _walk(value, lang, "", fallbacks)
+    return Localized(data=data, language=lang, fallback_fields=fallbacks)
+
+
+def _walk(value: Any, lang: str | None, path: str, fallbacks: list[str]) -> Any:
+    if isinstance(value, Translations):
+        if lang is None:
+            return value.as_dict()
+        if not value.has(lang):
+            fallbacks.append(path)
+        return value.get(lang)
+    if isinstance(value, BaseModel):
+        prefix = f"{path}." if path else ""
+        return {
+            name: _walk(getattr(value, name), lang, prefix + name, fallbacks)
+            for name in type(value).model_fields
+        }
+    if isinstance(value, dict):
+        prefix = f"{path}." if path else ""
+        return {key: _walk(item, lang, f"{prefix}{key}", fallbacks) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_walk(item, lang, f"{path}[{index}]", fallbacks) for index, item in enumerate(value)]
+    return value
+
+
+def languages_list(values: Iterable[str]) -> list[str]:
+    """Validate a list of language codes (service languages, enabled languages)."""
+    return [check_language(value) for value in values]
+
+
+class ResponseMeta(BaseModel):
+    """Which language a response is in and which fields fell back to Finnish."""
+
+    language: str | None = None
+    fallback_fields: list[str] = []

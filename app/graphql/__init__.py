@@ -1,0 +1,1 @@
+"""GraphQL front door: the same services as REST behind Strawberry types."""

@@ -1,0 +1,25 @@
+"""DataLoaders, created per request: a global loader would leak data between users."""
+
+import uuid
+from collections.abc import Sequence
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from strawberry.dataloader import DataLoader
+
+from app.models.municipality import Municipality
+
+
+class Loaders:
+    """Batch loaders bound to one request's session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.municipality_by_id: DataLoader[uuid.UUID, Municipality | None] = DataLoader(
+            self._municipalities
+        )
+
+    async def _municipalities(self, ids: Sequence[uuid.UUID]) -> list[Municipality | None]:
+        rows = await self.session.exec(select(Municipality).where(col(Municipality.id).in_(ids)))
+        found = {row.id: row for row in rows}
+        return [found.get(i) for i in ids]

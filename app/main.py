@@ -1,0 +1,95 @@
+"""The application factory: routers, GraphQL, error handlers, CORS, caches."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.api import problems
+from app.api.caching import PublicCache
+from app.api.routes import auth, health, municipalities, users
+from app.core.config import Settings, get_settings
+from app.core.db import SessionFactory, create_engine, create_session_factory
+from app.core.migrate import head_revision
+from app.core.ratelimit import MemoryRateLimiter
+from app.graphql.schema import build_router, build_schema
+
+API_PREFIX = "/api/v1"
+
+
+def operation_id(route: APIRoute) -> str:
+    """Stable operationIds: the handler's name, which the code review keeps unique."""
+    return route.name
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: AsyncEngine | None = None,
+    session_factory: SessionFactory | None = None,
+) -> FastAPI:
+    """Build the app. Tests pass their own session factory (one transaction per test)."""
+    settings = settings or get_settings()
+    owns_engine = engine is None and session_factory is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_engine:
+            await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Settle: settlement services API",
+        version="1.0.0",
+        summary="Everything a person moving to a Finnish municipality needs to find, book and ask.",
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+        openapi_tags=[
+            {"name": "municipalities", "description": "The tenants: every municipality served."},
+            {"name": "auth", "description": "Staff sign-in."},
+            {"name": "users", "description": "Staff accounts and roles."},
+            {"name": "health", "description": "Liveness and readiness."},
+        ],
+    )
+    if session_factory is None:
+        engine = engine or create_engine(settings.database_url, echo=settings.log_sql)
+        session_factory = create_session_factory(engine)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = session_factory
+    app.state.cache = PublicCache(
+        ttl=settings.cache_version_ttl_seconds, max_entries=settings.cache_max_entries
+    )
+    app.state.rate_limiter = MemoryRateLimiter()
+    app.state.migration_head = head_revision(settings)
+
+    problems.install(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=[
+                "Authorization", "Content-Type", "If-Match", "If-None-Match",
+                "Idempotency-Key", "Accept-Language",
+            ],
+            expose_headers=["ETag", "Content-Language", "Location", "Retry-After"],
+            max_age=600,
+        )
+
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(auth.router)
+    api.include_router(users.router)
+    api.include_router(municipalities.router)
+    app.include_router(api)
+    app.include_router(health.router)
+
+    schema = build_schema(max_depth=settings.graphql_max_depth)
+    app.state.graphql_schema = schema
+    app.include_router(build_router(schema), prefix="/graphql", include_in_schema=False)
+    logging.getLogger("settle").setLevel(logging.INFO)
+    return app
