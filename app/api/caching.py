@@ -15,13 +15,13 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from fastapi import Request
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import Response
 
 from app.core.errors import NotFound
+from app.core.jsonenc import dumps
 from app.models.content_version import GLOBAL_SCOPE
 from app.models.municipality import Municipality
 from app.services import content_version
@@ -71,7 +71,7 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 
 def json_body(data: Any, *, etag: str, language: str | None = None) -> Body:
     headers = {"Content-Language": language} if language else {}
-    return Body(content=orjson.dumps(data), etag=etag, headers=headers)
+    return Body(content=dumps(data), etag=etag, headers=headers)
 
 
 class VersionCache:

@@ -112,9 +112,7 @@ def get_language(
 Lang = Annotated[str | None, Depends(get_language)]
 
 
-async def get_municipality_ref(
-    slug: str, session: SessionDep, cache: CacheDep
-) -> TenantRef:
+async def get_municipality_ref(slug: str, session: SessionDep, cache: CacheDep) -> TenantRef:
     return await cache.tenant(session, slug)
 
 

@@ -3,7 +3,6 @@
 import logging
 from typing import Any
 
-import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -11,6 +10,7 @@ from starlette.responses import Response
 
 from app.core.errors import DomainError, problem_type
 from app.core.i18n import LANGUAGES
+from app.core.jsonenc import dumps
 
 log = logging.getLogger("settle.errors")
 
@@ -59,7 +59,7 @@ def problem_response(
     if extra:
         body.update(extra)
     return Response(
-        content=orjson.dumps(body),
+        content=dumps(body),
         status_code=status,
         media_type=PROBLEM_MEDIA_TYPE,
         headers=headers,
@@ -73,9 +73,9 @@ def problem_from_error(error: DomainError, instance: str | None = None) -> Respo
         title=error.title,
         detail=error.detail,
         instance=instance,
-        errors=[problem.as_dict() for problem in error.errors] if error.errors else (
-            [] if error.status == 422 else None
-        ),
+        errors=[problem.as_dict() for problem in error.errors]
+        if error.errors
+        else ([] if error.status == 422 else None),
         headers=error.headers or None,
         extra=error.extra or None,
     )
@@ -91,6 +91,9 @@ def _field_path(location: tuple[Any, ...]) -> str:
     return path
 
 
+TRANSLATION_CLASSES = {"I18nText", "I18nLongText", "Translations"}
+
+
 def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     """Pydantic's errors as `{field, message, code}`; a plain string where translations
     are expected reads as such, not as pydantic's internal wording."""
@@ -99,16 +102,10 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
         location = tuple(error.get("loc", ()))
         code = str(error.get("type", "invalid"))
         message = str(error.get("msg", "invalid value"))
-        if code == "model_type" and "Translations" in str(error.get("ctx", {})) or (
-            code == "model_attributes_type" and _expects_translations(error)
-        ):
-            message = "expected translations like {\"fi\": \"...\", \"en\": \"...\"}"
+        if code == "model_type" and error.get("ctx", {}).get("class_name") in TRANSLATION_CLASSES:
+            message = 'expected translations like {"fi": "...", "en": "..."}, not a plain value'
         problems.append({"field": _field_path(location), "message": message, "code": code})
     return problems
-
-
-def _expects_translations(error: Any) -> bool:
-    return isinstance(error.get("input"), str)
 
 
 def install(app: FastAPI) -> None:

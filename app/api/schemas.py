@@ -2,13 +2,13 @@
 
 from typing import Any, Generic, TypeVar
 
-import orjson
 from pydantic import BaseModel
 from starlette.responses import Response
 
 from app.api.caching import Body, json_body
 from app.api.problems import PROBLEM_MEDIA_TYPE
 from app.core.i18n import ResponseMeta, localize
+from app.core.jsonenc import dumps
 from app.core.pagination import Page
 
 T = TypeVar("T")
@@ -43,9 +43,7 @@ class Problem(BaseModel):
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The `responses=` entry declaring that a route may answer these problems."""
-    return {
-        status: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}} for status in statuses
-    }
+    return {status: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}} for status in statuses}
 
 
 def localized_collection(page: Page[Any], language: str | None, *, etag: str) -> Body:
@@ -78,6 +76,8 @@ def send(body: Body, status_code: int = 200, headers: dict[str, str] | None = No
 
 def plain(data: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
-        content=orjson.dumps(data), status_code=status_code, media_type="application/json",
+        content=dumps(data),
+        status_code=status_code,
+        media_type="application/json",
         headers=headers,
     )

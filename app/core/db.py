@@ -8,10 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import TypeAdapter
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from pydantic import TypeAdapter
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 

@@ -16,9 +16,7 @@ LANGUAGES: tuple[str, ...] = ("fi", "sv", "en")
 FALLBACK_LANGUAGE = "fi"
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-LongText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)
-]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
 
 
 class Translations(BaseModel):
@@ -144,7 +142,9 @@ def _walk(value: Any, lang: str | None, path: str, fallbacks: list[str]) -> Any:
         prefix = f"{path}." if path else ""
         return {key: _walk(item, lang, f"{prefix}{key}", fallbacks) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_walk(item, lang, f"{path}[{index}]", fallbacks) for index, item in enumerate(value)]
+        return [
+            _walk(item, lang, f"{path}[{index}]", fallbacks) for index, item in enumerate(value)
+        ]
     return value
 
 

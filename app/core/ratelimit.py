@@ -26,17 +26,13 @@ class MemoryRateLimiter:
         count += 1
         self._windows[key] = (start, count)
         if len(self._windows) > 100_000:  # forget finished windows now and then
-            self._windows = {
-                k: v for k, v in self._windows.items() if now - v[0] < window_seconds
-            }
+            self._windows = {k: v for k, v in self._windows.items() if now - v[0] < window_seconds}
         if count > limit:
             return window_seconds - (now - start)
         return None
 
 
-async def enforce(
-    limiter: RateLimiter, key: str, *, limit: int, window_seconds: int = 60
-) -> None:
+async def enforce(limiter: RateLimiter, key: str, *, limit: int, window_seconds: int = 60) -> None:
     """Raise a 429 problem with Retry-After when `key` is over its limit."""
     wait = await limiter.hit(key, limit=limit, window_seconds=window_seconds)
     if wait is not None:

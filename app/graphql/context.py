@@ -1,5 +1,6 @@
 """The per-request GraphQL context, built from the same dependencies as REST."""
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.fastapi import BaseContext
 
 from app.api.caching import PublicCache
@@ -7,7 +8,6 @@ from app.api.deps import CacheDep, OptionalPrincipal, SessionDep, SettingsDep
 from app.core.config import Settings
 from app.graphql.loaders import Loaders
 from app.services.auth import Principal
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 
 class Context(BaseContext):

@@ -57,9 +57,9 @@ def build_schema(max_depth: int = 10) -> strawberry.Schema:
         query=Query,
         extensions=[
             ProblemCodes,
-            ParserCache(maxsize=256),
-            ValidationCache(maxsize=256),
-            QueryDepthLimiter(max_depth=max_depth),
+            lambda: ParserCache(maxsize=256),
+            lambda: ValidationCache(maxsize=256),
+            lambda: QueryDepthLimiter(max_depth=max_depth),
         ],
     )
 

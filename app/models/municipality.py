@@ -4,7 +4,8 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field as PydanticField, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
 from app.core.db import PydanticJSON
@@ -16,7 +17,7 @@ MunicipalityCode = Annotated[str, PydanticField(pattern=r"^\d{3}$")]
 
 
 class PhoneChannel(BaseModel):
-    """"Call this number on these hours at this price" — all three must be shown."""
+    """ "Call this number on these hours at this price" — all three must be shown."""
 
     model_config = ConfigDict(extra="forbid")
 

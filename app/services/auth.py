@@ -43,7 +43,9 @@ class Principal:
         return max((ROLE_RANK[role] for role in self.roles_in(municipality_id)), default=0)
 
 
-def require_read(principal: Principal | None, municipality_id: uuid.UUID, *roles: Role) -> Principal:
+def require_read(
+    principal: Principal | None, municipality_id: uuid.UUID, *roles: Role
+) -> Principal:
     """Reading non-public data: outsiders get 404, so they learn nothing of what exists."""
     if principal is None or not principal.is_member(municipality_id):
         raise NotFound("No such resource.")

@@ -26,7 +26,7 @@ async def bump(*, session: AsyncSession, scope: str, kind: str) -> None:
     statement = statement.on_conflict_do_update(
         index_elements=["scope", "kind"], set_={"version": ContentVersion.version + 1}
     )
-    await session.execute(statement)
+    await (await session.connection()).execute(statement)
     session.info.setdefault(BUMPED_KEYS, set()).add((scope, kind))
 
 

@@ -28,9 +28,7 @@ async def list_page(
     filtered = select(Municipality)
     if modified_since is not None:
         filtered = filtered.where(col(Municipality.updated_at) >= modified_since)
-    total = (
-        await session.exec(select(func.count()).select_from(filtered.subquery()))
-    ).one()
+    total = (await session.exec(select(func.count()).select_from(filtered.subquery()))).one()
     after = decode_cursor("municipalities", cursor)
     statement = filtered.order_by(col(Municipality.slug)).limit(limit + 1)
     if after is not None:
@@ -93,7 +91,9 @@ async def create(*, session: AsyncSession, data: MunicipalityCreate) -> Municipa
     try:
         await session.flush()
     except IntegrityError as exc:  # a concurrent create won the race
-        raise Conflict("A municipality with this slug or code already exists.", code="duplicate") from exc
+        raise Conflict(
+            "A municipality with this slug or code already exists.", code="duplicate"
+        ) from exc
     await _bump(session, municipality)
     return municipality
 

@@ -39,7 +39,9 @@ def _require_user_admin(principal: Principal) -> None:
         raise Forbidden("Only administrators manage staff accounts.")
 
 
-async def _grants_of(session: AsyncSession, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[RoleGrant]]:
+async def _grants_of(
+    session: AsyncSession, user_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[RoleGrant]]:
     grants: dict[uuid.UUID, list[RoleGrant]] = {user_id: [] for user_id in user_ids}
     if user_ids:
         rows = await session.exec(select(RoleGrant).where(col(RoleGrant.user_id).in_(user_ids)))
@@ -70,7 +72,9 @@ async def to_public(
                     role=Role(g.role),
                     municipality=slugs.get(g.municipality_id) if g.municipality_id else None,
                 )
-                for g in sorted(grants.get(user.id, []), key=lambda g: (g.role, str(g.municipality_id)))
+                for g in sorted(
+                    grants.get(user.id, []), key=lambda g: (g.role, str(g.municipality_id))
+                )
             ],
             created_at=user.created_at,
             updated_at=user.updated_at,
@@ -156,23 +160,35 @@ async def _resolve_grants(
         where = f"body.roles[{index}]"
         if grant.role == Role.platform_admin:
             if grant.municipality is not None:
-                problems.append(FieldProblem(f"{where}.municipality", "platform_admin is not bound to a municipality"))
+                problems.append(
+                    FieldProblem(
+                        f"{where}.municipality", "platform_admin is not bound to a municipality"
+                    )
+                )
                 continue
             require_platform_admin(principal)
             resolved.append((grant.role, None))
             continue
         if grant.municipality is None:
-            problems.append(FieldProblem(f"{where}.municipality", "this role needs a municipality", "missing"))
+            problems.append(
+                FieldProblem(f"{where}.municipality", "this role needs a municipality", "missing")
+            )
             continue
         municipality_id = found.get(grant.municipality)
         if municipality_id is None:
-            problems.append(FieldProblem(f"{where}.municipality", f"unknown municipality '{grant.municipality}'"))
+            problems.append(
+                FieldProblem(
+                    f"{where}.municipality", f"unknown municipality '{grant.municipality}'"
+                )
+            )
             continue
         if not principal.is_platform_admin and (
             municipality_id not in _admin_municipalities(principal)
             or ROLE_RANK[grant.role] > principal.highest_rank_in(municipality_id)
         ):
-            raise Forbidden("You can grant roles only in your own municipality and no higher than your own.")
+            raise Forbidden(
+                "You can grant roles only in your own municipality and no higher than your own."
+            )
         resolved.append((grant.role, municipality_id))
     if problems:
         raise ValidationFailed("Some roles are invalid.", errors=problems)
@@ -183,7 +199,9 @@ async def _replace_grants(
     session: AsyncSession, user_id: uuid.UUID, grants: list[tuple[Role, uuid.UUID | None]]
 ) -> list[RoleGrant]:
     await session.exec(delete(RoleGrant).where(col(RoleGrant.user_id) == user_id))  # type: ignore[call-overload]
-    rows = [RoleGrant(user_id=user_id, role=role.value, municipality_id=mid) for role, mid in grants]
+    rows = [
+        RoleGrant(user_id=user_id, role=role.value, municipality_id=mid) for role, mid in grants
+    ]
     session.add_all(rows)
     await session.flush()
     return rows
@@ -196,7 +214,9 @@ async def create(*, session: AsyncSession, principal: Principal, data: UserCreat
     clash = (await session.exec(select(User.id).where(col(User.email) == data.email))).first()
     if clash is not None:
         raise Conflict("An account with this email already exists.", code="duplicate")
-    user = User(email=data.email, display_name=data.display_name, password_hash=hash_password(data.password))
+    user = User(
+        email=data.email, display_name=data.display_name, password_hash=hash_password(data.password)
+    )
     session.add(user)
     await session.flush()
     rows = await _replace_grants(session, user.id, grants)
@@ -204,7 +224,12 @@ async def create(*, session: AsyncSession, principal: Principal, data: UserCreat
 
 
 async def update(
-    *, session: AsyncSession, principal: Principal, user: User, grants: list[RoleGrant], data: UserUpdate
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    user: User,
+    grants: list[RoleGrant],
+    data: UserUpdate,
 ) -> UserPublic:
     """Rename, reset the password, disable or re-role an account the principal manages."""
     if not _may_manage(principal, grants):
@@ -213,7 +238,9 @@ async def update(
     if changes.get("is_active") is False and user.id == principal.user.id:
         raise Conflict("You cannot disable your own account.")
     if data.roles is not None:
-        grants = await _replace_grants(session, user.id, await _resolve_grants(session, principal, data.roles))
+        grants = await _replace_grants(
+            session, user.id, await _resolve_grants(session, principal, data.roles)
+        )
     if data.display_name is not None:
         user.display_name = data.display_name
     if data.password is not None:
@@ -247,7 +274,9 @@ async def ensure_account(
         if municipality_slug is None:
             raise ValidationFailed(f"The role {role.value} needs a municipality.")
         found = (
-            await session.exec(select(Municipality.id).where(col(Municipality.slug) == municipality_slug))
+            await session.exec(
+                select(Municipality.id).where(col(Municipality.slug) == municipality_slug)
+            )
         ).first()
         if found is None:
             raise NotFound(f"No municipality '{municipality_slug}'.")

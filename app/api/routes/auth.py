@@ -53,9 +53,7 @@ async def issue_token(
     )
 
 
-@router.get(
-    "/me", response_model=UserPublic, responses=problems(401), summary="Who am I"
-)
+@router.get("/me", response_model=UserPublic, responses=problems(401), summary="Who am I")
 async def me(principal: CurrentPrincipal, session: SessionDep) -> Response:
     """The signed-in account with its roles."""
     (public,) = await user_service.to_public(

@@ -26,12 +26,17 @@ async def readyz(request: Request) -> Response:
             ).scalar_one_or_none()
     except Exception:  # any failure to reach the database means not ready
         return problem_response(
-            status=503, code="unavailable", title="Service unavailable",
-            detail="The database is unreachable.", instance="/readyz",
+            status=503,
+            code="unavailable",
+            title="Service unavailable",
+            detail="The database is unreachable.",
+            instance="/readyz",
         )
     if current != expected:
         return problem_response(
-            status=503, code="unavailable", title="Service unavailable",
+            status=503,
+            code="unavailable",
+            title="Service unavailable",
             detail=f"Migrations are at {current}, expected {expected}: run `settle migrate`.",
             instance="/readyz",
         )

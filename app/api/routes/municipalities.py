@@ -15,6 +15,7 @@ from app.api.deps import (
     resource_etag,
 )
 from app.api.schemas import Collection, localized_collection, localized_item, problems, send
+from app.core.pagination import Page
 from app.models.content_version import GLOBAL_SCOPE
 from app.models.municipality import (
     Municipality,
@@ -54,12 +55,12 @@ async def list_municipalities(
             cursor=paging.cursor,
             modified_since=paging.modified_since,
         )
-        public = [MunicipalityPublic.from_row(row) for row in page.items]
-        return localized_collection(
-            type(page)(items=public, next_cursor=page.next_cursor, total=page.total),
-            lang,
-            etag=etag,
+        public = Page(
+            items=[MunicipalityPublic.from_row(row) for row in page.items],
+            next_cursor=page.next_cursor,
+            total=page.total,
         )
+        return localized_collection(public, lang, etag=etag)
 
     return await cache.serve(
         request, session, depends_on=[(GLOBAL_SCOPE, MUNICIPALITY_KIND)], build=build, language=lang
@@ -127,4 +128,3 @@ async def update_municipality(
     check_if_match(if_match, kind=MUNICIPALITY_KIND, resource_id=row.id, version=row.version)
     row = await municipality_service.update(session=session, municipality=row, data=data)
     return send(_item(row, lang))
-

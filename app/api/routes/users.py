@@ -5,7 +5,15 @@ import uuid
 from fastapi import APIRouter, Query, status
 from starlette.responses import Response
 
-from app.api.deps import CacheDep, CurrentPrincipal, IfMatch, Paging, SessionDep, check_if_match, resource_etag
+from app.api.deps import (
+    CacheDep,
+    CurrentPrincipal,
+    IfMatch,
+    Paging,
+    SessionDep,
+    check_if_match,
+    resource_etag,
+)
 from app.api.schemas import Collection, plain, problems
 from app.models.user import UserCreate, UserPublic, UserUpdate
 from app.services import user as user_service
@@ -22,7 +30,9 @@ def _send(user: UserPublic, version: int, status_code: int = 200) -> Response:
 
 
 @router.get(
-    "", response_model=Collection[UserPublic], responses=problems(401, 403, 404, 422),
+    "",
+    response_model=Collection[UserPublic],
+    responses=problems(401, 403, 404, 422),
     summary="List staff accounts",
 )
 async def list_users(
@@ -35,7 +45,10 @@ async def list_users(
     """Platform admins see everyone; municipality admins their own municipalities' staff."""
     municipality_id = (await cache.tenant(session, municipality)).id if municipality else None
     page = await user_service.list_page(
-        session=session, principal=principal, limit=paging.limit, cursor=paging.cursor,
+        session=session,
+        principal=principal,
+        limit=paging.limit,
+        cursor=paging.cursor,
         municipality_id=municipality_id,
     )
     return plain(
@@ -50,28 +63,41 @@ async def list_users(
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=UserPublic,
-    responses=problems(401, 403, 409, 422), summary="Create a staff account",
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserPublic,
+    responses=problems(401, 403, 409, 422),
+    summary="Create a staff account",
 )
-async def create_user(data: UserCreate, session: SessionDep, principal: CurrentPrincipal) -> Response:
+async def create_user(
+    data: UserCreate, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
     """A municipality admin can grant roles in their own municipality, none above their own."""
     user = await user_service.create(session=session, principal=principal, data=data)
     return _send(user, 1, status_code=201)
 
 
 @router.get(
-    "/{user_id}", response_model=UserPublic, responses=problems(401, 404, 422),
+    "/{user_id}",
+    response_model=UserPublic,
+    responses=problems(401, 404, 422),
     summary="Get a staff account",
 )
-async def get_user(user_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal) -> Response:
+async def get_user(
+    user_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
     user, grants = await user_service.get(session=session, principal=principal, user_id=user_id)
-    (public,) = await user_service.to_public(session=session, users=[user], grants={user.id: grants})
+    (public,) = await user_service.to_public(
+        session=session, users=[user], grants={user.id: grants}
+    )
     return _send(public, user.version)
 
 
 @router.patch(
-    "/{user_id}", response_model=UserPublic,
-    responses=problems(401, 403, 404, 409, 412, 422, 428), summary="Update or disable a staff account",
+    "/{user_id}",
+    response_model=UserPublic,
+    responses=problems(401, 403, 404, 409, 412, 422, 428),
+    summary="Update or disable a staff account",
 )
 async def update_user(
     user_id: uuid.UUID,
