@@ -57,6 +57,31 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"databases: sqlite only. {PG_SKIP}"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without PostgreSQL, its cases are left out with one line saying how to add them."""
+    if os.environ.get(PG_ENV):
+        return
+    postgres = [
+        item
+        for item in items
+        if getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("database") == "postgresql"
+    ]
+    if postgres:
+        config.hook.pytest_deselected(items=postgres)
+        items[:] = [item for item in items if item not in set(postgres)]
+        config.stash[_PG_LEFT_OUT] = len(postgres)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    left_out = config.stash.get(_PG_LEFT_OUT, 0)
+    if left_out:
+        terminalreporter.write_line(f"{left_out} {PG_SKIP}", yellow=True)
+
+
+_PG_LEFT_OUT = pytest.StashKey[int]()
+
+
 @dataclass
 class Database:
     dialect: str

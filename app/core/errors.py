@@ -111,5 +111,8 @@ PROBLEM_CODES: dict[str, str] = {
     "unsupported-language": "The requested language is not supported; see `supported`.",
     "invalid-cursor": "The pagination cursor is not one this API issued.",
     "rate-limited": "Too many requests; retry after `Retry-After` seconds.",
+    "payload-too-large": "The request body is larger than this API accepts.",
+    "unsupported-media-type": "The request body is not in a format this API accepts.",
     "internal-error": "Something went wrong on our side; nothing about it is shown.",
+    "unavailable": "Not ready: the database is unreachable or not migrated.",
 }

@@ -21,8 +21,9 @@ async def readyz(request: Request) -> Response:
     expected = request.app.state.migration_head
     try:
         async with request.app.state.session_factory() as session:
+            connection = await session.connection()
             current = (
-                await session.execute(text("SELECT version_num FROM alembic_version"))
+                await connection.execute(text("SELECT version_num FROM alembic_version"))
             ).scalar_one_or_none()
     except Exception:  # any failure to reach the database means not ready
         return problem_response(
