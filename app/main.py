@@ -10,8 +10,8 @@ from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.api import problems
-from app.api.caching import PublicCache
-from app.api.routes import auth, health, municipalities, users
+from app.api.caching import FastLane, PublicCache
+from app.api.routes import auth, health, municipalities, service_cards, users
 from app.core.config import Settings, get_settings
 from app.core.db import SessionFactory, create_engine, create_session_factory
 from app.core.migrate import head_revision
@@ -50,6 +50,10 @@ def create_app(
         generate_unique_id_function=operation_id,
         openapi_tags=[
             {"name": "municipalities", "description": "The tenants: every municipality served."},
+            {
+                "name": "service-cards",
+                "description": "Topic cards of providers, services and checklists for movers.",
+            },
             {"name": "auth", "description": "Staff sign-in."},
             {"name": "users", "description": "Staff accounts and roles."},
             {"name": "health", "description": "Liveness and readiness."},
@@ -68,6 +72,7 @@ def create_app(
     app.state.migration_head = head_revision(settings)
 
     problems.install(app)
+    app.add_middleware(FastLane, cache=app.state.cache)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -89,6 +94,7 @@ def create_app(
     api.include_router(auth.router)
     api.include_router(users.router)
     api.include_router(municipalities.router)
+    api.include_router(service_cards.router)
     app.include_router(api)
     app.include_router(health.router)
 

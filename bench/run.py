@@ -126,13 +126,17 @@ def parse_wrk(output: str) -> tuple[float, float, float, int]:
     return float(rps[1]), to_ms(p50[1]), to_ms(p99[1]), errors
 
 
-def run_wrk(args: argparse.Namespace, url: str, headers: dict[str, str]) -> Result:
+def run_wrk(
+    args: argparse.Namespace, url: str, headers: dict[str, str], name: str, mode: str
+) -> Result:
     command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s"]
-    for name, value in headers.items():
-        command += ["-H", f"{name}: {value}"]
-    done = subprocess.run([*command, "--latency", url], capture_output=True, text=True, check=True)
+    for header, value in headers.items():
+        command += ["-H", f"{header}: {value}"]
+    done = subprocess.run([*command, "--latency", url], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout}{done.stderr}")
     rps, p50, p99, errors = parse_wrk(done.stdout)
-    return Result("", "", rps, p50, p99, errors=errors)
+    return Result(name, mode, rps, p50, p99, errors=errors)
 
 
 # --- database and server -----------------------------------------------------------------
@@ -174,9 +178,14 @@ def database(args: argparse.Namespace) -> Iterator[str]:
         print(f"dropped database {name}")
 
 
-def settle(*arguments: str, env: dict[str, str]) -> None:
+def settle_command(*arguments: str) -> list[str]:
+    """`settle` from this interpreter's virtualenv when there is one, else from PATH."""
     executable = Path(sys.executable).with_name("settle")
-    command = [str(executable) if executable.exists() else "settle", *arguments]
+    return [str(executable) if executable.exists() else "settle", *arguments]
+
+
+def settle(*arguments: str, env: dict[str, str]) -> None:
+    command = settle_command(*arguments)
     done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout}{done.stderr}")
@@ -185,9 +194,8 @@ def settle(*arguments: str, env: dict[str, str]) -> None:
 @contextmanager
 def server(env: dict[str, str], workers: int, port: int) -> Iterator[str]:
     """`settle serve` in its own process group; yields its base URL once /readyz is 200."""
-    executable = Path(sys.executable).with_name("settle")
-    command = [str(executable) if executable.exists() else "settle", "serve", "--no-access-log"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    command = settle_command("serve", "--no-access-log", "--host", "127.0.0.1")
+    command += ["--port", str(port), "--workers", str(workers)]
     with tempfile.TemporaryFile("w+") as log:
         process = subprocess.Popen(
             command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -270,8 +278,6 @@ def municipality_body(number: int, code: str) -> dict[str, Any]:
 def load_municipalities(client: httpx.Client, auth: dict[str, str], total: int) -> int:
     """Add generated municipalities until there are `total`; returns how many were added."""
     existing = all_municipalities(client)
-    if total > 1000:
-        raise SystemExit("--municipalities: codes are 3 digits, so at most 1000")
     used = {item["code"] for item in existing}
     codes = iter(code for code in (f"{n:03d}" for n in range(1, 1000)) if code not in used)
     missing = max(0, total - len(existing))
@@ -281,12 +287,15 @@ def load_municipalities(client: httpx.Client, auth: dict[str, str], total: int) 
     return missing
 
 
-LOADERS: list[tuple[str, Callable[[httpx.Client, dict[str, str], argparse.Namespace], int]]] = [
-    (
-        "municipalities",
-        lambda client, auth, args: load_municipalities(client, auth, args.municipalities),
-    ),
-]
+def load_data(client: httpx.Client, auth: dict[str, str], args: argparse.Namespace) -> None:
+    """Every generated data set, in dependency order; later kinds go below."""
+    loads: list[tuple[str, Callable[[], int]]] = [
+        ("municipalities", lambda: load_municipalities(client, auth, args.municipalities)),
+    ]
+    for kind, load in loads:
+        started = time.perf_counter()
+        added = load()
+        print(f"loaded {added} {kind} in {time.perf_counter() - started:.1f} s", flush=True)
 
 
 # --- measurements --------------------------------------------------------------------------
@@ -298,19 +307,20 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
+def from_timings(name: str, mode: str, timings: list[float], note: str = "") -> Result:
+    return Result(name, mode, None, percentile(timings, 50), percentile(timings, 99), note=note)
+
+
 def warm_runs(args: argparse.Namespace, client: httpx.Client, endpoint: Endpoint) -> list[Result]:
     url = f"{client.base_url}{endpoint.path}"
     first = client.get(endpoint.path, headers=endpoint.headers)
     if first.status_code != 200:
         raise RuntimeError(f"{endpoint.name}: GET {endpoint.path} answered {first.status_code}")
-    warm = run_wrk(args, url, endpoint.headers)
-    warm.endpoint, warm.mode = endpoint.name, "warm"
-    results = [warm]
+    results = [run_wrk(args, url, endpoint.headers, endpoint.name, "warm")]
     if endpoint.conditional:
         headers = {**endpoint.headers, "If-None-Match": first.headers["etag"]}
         check = client.get(endpoint.path, headers=headers).status_code
-        not_modified = run_wrk(args, url, headers)
-        not_modified.endpoint, not_modified.mode = endpoint.name, "304"
+        not_modified = run_wrk(args, url, headers, endpoint.name, "304")
         if check != 304:
             not_modified.note = f"If-None-Match answered {check}, not 304"
         results.append(not_modified)
@@ -337,10 +347,7 @@ def cold_run(client: httpx.Client, auth: dict[str, str], endpoint: Endpoint, n: 
         response.raise_for_status()
         stale += response.headers.get("etag") == previous
         previous = response.headers.get("etag")
-    note = f"{stale} of {n} reads stale" if stale else ""
-    return Result(
-        endpoint.name, "cold", None, percentile(timings, 50), percentile(timings, 99), note=note
-    )
+    return from_timings(endpoint.name, "cold", timings, f"{stale} of {n} stale" if stale else "")
 
 
 def sequential_healthz(client: httpx.Client, n: int) -> Result:
@@ -349,45 +356,29 @@ def sequential_healthz(client: httpx.Client, n: int) -> Result:
         started = time.perf_counter()
         client.get(BASELINE.path).raise_for_status()
         timings.append((time.perf_counter() - started) * 1000)
-    return Result(
-        BASELINE.name, "sequential", None, percentile(timings, 50), percentile(timings, 99)
-    )
+    return from_timings(BASELINE.name, "sequential", timings)
 
 
 # --- report --------------------------------------------------------------------------------
 
 
 def print_table(results: list[Result]) -> None:
-    header = ("endpoint", "mode", "req/s", "p50 ms", "p99 ms", "× healthz", "target", "", "note")
-    rows = [header]
+    width = max(len("endpoint"), *(len(r.endpoint) for r in results))
+    line = f"{{:<{width}}}  {{:<16}} {{:>6}} {{:>7}} {{:>7}}  {{:<10}} {{:<7}} {{:<4}}  {{}}"
+    print(
+        line.format(
+            "endpoint", "mode", "req/s", "p50 ms", "p99 ms", "× healthz", "target", "", ""
+        ).rstrip()
+    )
+    print("-" * (width + 78))
     for r in results:
-        if r.ratio is None:
-            ratio = ""
-        elif r.mode == "cold":
-            ratio = f"lat ×{r.ratio:.1f}"
-        else:
-            ratio = f"{r.ratio:.2f}"
+        ratio = "" if r.ratio is None else f"{r.ratio:.2f}"
+        ratio = f"lat ×{r.ratio:.1f}" if r.mode == "cold" and r.ratio else ratio
         note = "; ".join(filter(None, [r.note, f"{r.errors} errors" if r.errors else ""]))
-        rows.append(
-            (
-                r.endpoint,
-                r.mode,
-                f"{r.rps:.0f}" if r.rps is not None else "-",
-                f"{r.p50_ms:.2f}",
-                f"{r.p99_ms:.2f}",
-                ratio,
-                f"≥ {r.target:.2f}" if r.target is not None else "",
-                r.verdict,
-                note,
-            )
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    for index, row in enumerate(rows):
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
-        if index == 0:
-            print("  ".join("-" * width for width in widths))
+        rps = "-" if r.rps is None else f"{r.rps:.0f}"
+        target = "" if r.target is None else f"≥ {r.target:.2f}"
+        cells = (r.endpoint, r.mode, rps, f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}", ratio, target)
+        print(line.format(*cells, r.verdict, note).rstrip())
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -413,6 +404,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         if unknown:
             parser.error(f"unknown endpoints {', '.join(sorted(unknown))}; known: {known}")
         args.selected = [e for e in ENDPOINTS if e.name in names]
+    if not 0 < args.municipalities <= 1000:
+        parser.error("--municipalities: codes are 3 digits, so between 1 and 1000")
+    if min(args.workers, args.duration, args.threads, args.cold_samples) < 1:
+        parser.error("--workers, --duration, --threads and --cold-samples must be positive")
+    if args.connections < args.threads:
+        parser.error("--connections must be at least --threads")
     return args
 
 
@@ -431,22 +428,16 @@ def benchmark(args: argparse.Namespace, stack: ExitStack) -> list[Result]:
     base = stack.enter_context(server(env, args.workers, free_port()))
     client = stack.enter_context(httpx.Client(base_url=base, timeout=30))
     auth = login(client, ADMIN_EMAIL, password)
-    for kind, loader in LOADERS:
-        started = time.perf_counter()
-        added = loader(client, auth, args)
-        print(f"loaded {added} {kind} in {time.perf_counter() - started:.1f} s")
+    load_data(client, auth, args)
 
     print("measuring (wrk) ...", flush=True)
-    first = run_wrk(args, f"{base}{BASELINE.path}", {})
+    healthz = f"{base}{BASELINE.path}"
+    first = run_wrk(args, healthz, {}, BASELINE.name, "baseline (first)")
     measured = [r for endpoint in args.selected for r in warm_runs(args, client, endpoint)]
-    last = run_wrk(args, f"{base}{BASELINE.path}", {})
+    last = run_wrk(args, healthz, {}, BASELINE.name, "baseline (last)")
     baseline_rps = statistics.mean([first.rps or 0.0, last.rps or 0.0])
-    for run, label in ((first, "first"), (last, "last")):
-        run.endpoint, run.mode, run.ratio = (
-            BASELINE.name,
-            f"baseline ({label})",
-            (run.rps or 0) / baseline_rps,
-        )
+    for run in (first, last):
+        run.ratio = (run.rps or 0.0) / baseline_rps
     for r in measured:
         r.ratio, r.target = (r.rps or 0.0) / baseline_rps, TARGETS[r.mode]
     print(f"/healthz: {first.rps:.0f} req/s first, {last.rps:.0f} last, mean {baseline_rps:.0f}")
@@ -469,6 +460,7 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in background
     cpus = os.cpu_count()
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cpus
     print(f"database:        {args.db}")
@@ -489,19 +481,9 @@ def main(argv: list[str] | None = None) -> int:
     print("× healthz: req/s ÷ mean /healthz req/s (warm, 304);")
     print("           cold 'lat ×': GET p50 ÷ sequential /healthz p50 on the same connection.")
     if args.json:
-        payload = {
-            "database": args.db,
-            "workers": args.workers,
-            "municipalities": args.municipalities,
-            "wrk": {
-                "threads": args.threads,
-                "connections": args.connections,
-                "duration": args.duration,
-            },
-            "cold_samples": args.cold_samples,
-            "cpus": cpus,
-            "results": [{**asdict(r), "verdict": r.verdict} for r in results],
-        }
+        options = ("db", "workers", "municipalities", "threads", "connections", "duration")
+        payload = {name: getattr(args, name) for name in (*options, "cold_samples")}
+        payload |= {"cpus": cpus, "results": [{**asdict(r), "verdict": r.verdict} for r in results]}
         args.json.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
         print(f"wrote {args.json}")
     return 0

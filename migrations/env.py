@@ -3,6 +3,7 @@
 import asyncio
 from typing import Any
 
+import sqlalchemy as sa
 from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
@@ -10,6 +11,7 @@ from sqlmodel import SQLModel
 import app.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from app.core.config import get_settings
 from app.core.db import PydanticJSON, create_engine
+from app.core.migrate import include_object
 from app.core.time import UTCDateTime
 
 config = context.config
@@ -19,7 +21,7 @@ target_metadata = SQLModel.metadata
 def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     """Write the app's column types as plain SQLAlchemy types, so migrations stay
     valid whatever happens to the app's Python classes later."""
-    if type_ == "type" and isinstance(obj, PydanticJSON):
+    if type_ == "type" and isinstance(obj, PydanticJSON | sa.JSON):
         autogen_context.imports.add("from sqlalchemy.dialects import postgresql")
         return 'sa.JSON().with_variant(postgresql.JSONB(), "postgresql")'
     if type_ == "type" and isinstance(obj, UTCDateTime):
@@ -40,6 +42,7 @@ def _configure(connection: Connection | None = None, **kwargs: Any) -> None:
         compare_type=True,
         render_as_batch=url.startswith("sqlite"),
         render_item=_render_item,
+        include_object=include_object,
         **kwargs,
     )
 

@@ -12,7 +12,7 @@ from sqlmodel import SQLModel
 
 import app.models  # noqa: F401
 from app.core.db import create_engine
-from app.core.migrate import downgrade, upgrade
+from app.core.migrate import downgrade, include_object, upgrade
 from tests.conftest import Database, fresh_database_url, make_settings
 
 
@@ -28,7 +28,9 @@ async def _drift(url: str) -> list[Any]:
     engine = create_engine(url)
 
     def compare(sync_connection: Any) -> list[Any]:
-        context = MigrationContext.configure(sync_connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            sync_connection, opts={"compare_type": True, "include_object": include_object}
+        )
         return list(compare_metadata(context, SQLModel.metadata))
 
     async with engine.connect() as connection:

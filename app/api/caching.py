@@ -3,10 +3,20 @@
 Every write bumps a content version per (municipality, kind) in its own transaction.
 A worker keeps the versions it has read for at most `cache_version_ttl_seconds`
 (so another worker's write shows within that time) and forgets at once the ones
-its own commits bumped. Serialized bodies are cached under (route, parameters,
-language, versions): a warm hit or a 304 costs no database round trip at all.
+its own commits bumped. Serialized bodies are cached per (route, parameters,
+language) together with the versions they were built from.
+
+Two ways in:
+- `PublicCache.serve`, called by a route: reads the versions (from memory, or one
+  query when they expired), reuses the body if it was built from the same versions,
+  otherwise builds it. This is the "cold" path after a write.
+- `FastLane`, an ASGI middleware in front of FastAPI: for an anonymous GET whose
+  body is cached and whose versions are still fresh in memory, it answers (200 or
+  304) without routing, dependencies or a database session. This is the warm path
+  the performance targets are about.
 """
 
+import asyncio
 import hashlib
 import time
 import uuid
@@ -14,21 +24,27 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import Request
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.core.errors import NotFound
+from app.core.i18n import check_language, negotiate
 from app.core.jsonenc import dumps
 from app.models.content_version import GLOBAL_SCOPE
 from app.models.municipality import Municipality
 from app.services import content_version
 from app.services.content_version import VersionKey
+from app.services.municipality import DIRECTORY_KIND
+from app.services.municipality import KIND as MUNICIPALITY_KIND
 
-MUNICIPALITY_KIND = "municipality"
-_DIRECTORY_KEY: VersionKey = (GLOBAL_SCOPE, MUNICIPALITY_KIND)
+_DIRECTORY_KEY: VersionKey = (GLOBAL_SCOPE, DIRECTORY_KIND)
+__all__ = ["MUNICIPALITY_KIND", "Body", "FastLane", "PublicCache", "TenantRef"]
+VARY = "Accept-Language, Authorization"
 
 
 @dataclass(frozen=True)
@@ -38,6 +54,15 @@ class Body:
     content: bytes
     etag: str
     headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A cached body and the content versions it was built from."""
+
+    depends_on: tuple[VersionKey, ...]
+    versions: tuple[int, ...]
+    body: Body
 
 
 @dataclass(frozen=True)
@@ -74,53 +99,110 @@ def json_body(data: Any, *, etag: str, language: str | None = None) -> Body:
     return Body(content=dumps(data), etag=etag, headers=headers)
 
 
+def request_key(path: str, query_string: bytes | str, language: str | None) -> tuple[Any, ...]:
+    """The cache key of a public GET: parameter order does not matter."""
+    if isinstance(query_string, bytes):
+        query_string = query_string.decode("latin-1")
+    params = tuple(sorted(parse_qsl(query_string, keep_blank_values=True)))
+    return (path, params, language)
+
+
 class VersionCache:
-    """Content versions as last read from the database, trusted for `ttl` seconds."""
+    """Content versions as last read from the database, trusted for `ttl` seconds.
+
+    Refreshes are single-flight (one query however many requests find a key
+    expired at once), and a refresh that started before this worker's own commit
+    is not trusted afterwards (the generation check), so a worker always sees its
+    own writes at once.
+    """
 
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
         self._entries: dict[VersionKey, tuple[int, float]] = {}
+        self._generation = 0
+        self._inflight: dict[tuple[VersionKey, ...], asyncio.Future[dict[VersionKey, int]]] = {}
+
+    def peek(self, keys: Iterable[VersionKey]) -> tuple[int, ...] | None:
+        """The versions when all are fresh in memory, else None (no database)."""
+        now = time.monotonic()
+        found = []
+        for key in keys:
+            entry = self._entries.get(key)
+            if entry is None or entry[1] <= now:
+                return None
+            found.append(entry[0])
+        return tuple(found)
 
     async def get(self, session: AsyncSession, keys: Iterable[VersionKey]) -> tuple[int, ...]:
         wanted = list(keys)
         now = time.monotonic()
-        stale = [key for key in wanted if (e := self._entries.get(key)) is None or e[1] <= now]
+        stale = tuple(k for k in wanted if (e := self._entries.get(k)) is None or e[1] <= now)
+        fresh: dict[VersionKey, int] = {}
         if stale:
-            fresh = await content_version.read(session=session, keys=stale)
-            expires = now + self.ttl
+            fresh = await self._refresh(session, stale)
+        return tuple(fresh[k] if k in fresh else self._entries[k][0] for k in wanted)
+
+    async def _refresh(
+        self, session: AsyncSession, keys: tuple[VersionKey, ...]
+    ) -> dict[VersionKey, int]:
+        pending = self._inflight.get(keys)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[dict[VersionKey, int]] = asyncio.get_running_loop().create_future()
+        self._inflight[keys] = future
+        generation = self._generation
+        try:
+            fresh = await content_version.read(session=session, keys=keys)
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # retrieved: waiters re-raise it, nobody logs it twice
+            raise
+        finally:
+            self._inflight.pop(keys, None)
+        if generation == self._generation:
+            expires = time.monotonic() + self.ttl
             for key, version in fresh.items():
                 self._entries[key] = (version, expires)
-        return tuple(self._entries[key][0] for key in wanted)
+        future.set_result(fresh)
+        return fresh
 
     def forget(self, keys: Iterable[VersionKey]) -> None:
+        keys = list(keys)
+        if keys:
+            self._generation += 1
         for key in keys:
             self._entries.pop(key, None)
 
     def clear(self) -> None:
         self._entries.clear()
+        self._generation += 1
 
 
 class BodyCache:
-    """A bounded least-recently-used map of serialized bodies."""
+    """A bounded least-recently-used map of request key → cached entry."""
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[tuple[Any, ...], Body] = OrderedDict()
+        self._entries: OrderedDict[tuple[Any, ...], Entry] = OrderedDict()
 
-    def get(self, key: tuple[Any, ...]) -> Body | None:
-        body = self._entries.get(key)
-        if body is not None:
+    def get(self, key: tuple[Any, ...]) -> Entry | None:
+        entry = self._entries.get(key)
+        if entry is not None:
             self._entries.move_to_end(key)
-        return body
+        return entry
 
-    def put(self, key: tuple[Any, ...], body: Body) -> None:
-        self._entries[key] = body
+    def put(self, key: tuple[Any, ...], entry: Entry) -> None:
+        self._entries[key] = entry
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 
     def clear(self) -> None:
         self._entries.clear()
+
+
+def _headers(body: Body) -> dict[str, str]:
+    return {"ETag": body.etag, "Vary": VARY, "Cache-Control": "no-cache", **body.headers}
 
 
 class PublicCache:
@@ -172,27 +254,85 @@ class PublicCache:
     ) -> Response:
         """Answer a public GET from memory when the content it depends on is unchanged.
 
-        `build` runs only on a miss and gets an ETag derived from the cache key (the
-        route, parameters, language and versions); a single resource may answer with
-        its own revision's ETag instead, so that If-Match works across languages.
+        `build` runs only on a miss and gets an ETag derived from the request and the
+        versions; a single resource may answer with its own revision's ETag instead,
+        so that If-Match works across languages.
         """
         versions = await self.versions.get(session, depends_on)
-        key = (request.url.path, str(request.query_params), language, versions)
-        body = self.bodies.get(key) if cacheable else None
-        if body is None:
-            body = await build(make_etag(*key))
+        key = request_key(request.url.path, request.scope.get("query_string", b""), language)
+        entry = self.bodies.get(key) if cacheable else None
+        if entry is not None and entry.versions == versions:
+            body = entry.body
+        else:
+            body = await build(make_etag(*key, versions))
             if cacheable:
-                self.bodies.put(key, body)
-        headers = {
-            "ETag": body.etag,
-            "Vary": "Accept-Language, Authorization",
-            "Cache-Control": "no-cache",
-            **body.headers,
-        }
+                self.bodies.put(key, Entry(tuple(depends_on), versions, body))
+        headers = _headers(body)
         if etag_matches(request.headers.get("if-none-match"), body.etag):
             return Response(status_code=304, headers=headers)
         return Response(content=body.content, media_type="application/json", headers=headers)
 
+    def lookup(self, path: str, query_string: bytes, language: str | None) -> Body | None:
+        """A cached body that is current by the versions in memory (no database)."""
+        entry = self.bodies.get(request_key(path, query_string, language))
+        if entry is None:
+            return None
+        if self.versions.peek(entry.depends_on) != entry.versions:
+            return None
+        return entry.body
+
     def committed(self, keys: Iterable[VersionKey]) -> None:
         """Called after a commit: this worker sees its own writes at once."""
         self.versions.forget(keys)
+
+
+def _language(scope: Scope, query_string: bytes) -> tuple[bool, str | None]:
+    """The response language the route would pick, or (False, None) when unsure."""
+    for name, value in parse_qsl(query_string.decode("latin-1")):
+        if name == "lang":
+            try:
+                return True, check_language(value)
+            except ValueError:
+                return False, None
+    for name, value in scope["headers"]:
+        if name == b"accept-language":
+            return True, negotiate(value.decode("latin-1"))
+    return True, None
+
+
+class FastLane:
+    """Answer anonymous GETs from the public cache before FastAPI routes them."""
+
+    def __init__(self, app: ASGIApp, cache: PublicCache) -> None:
+        self.app = app
+        self.cache = cache
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        if_none_match = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                await self.app(scope, receive, send)
+                return
+            if name == b"if-none-match":
+                if_none_match = value.decode("latin-1")
+        query_string: bytes = scope.get("query_string", b"")
+        known, language = _language(scope, query_string)
+        body = self.cache.lookup(scope["path"], query_string, language) if known else None
+        if body is None:
+            await self.app(scope, receive, send)
+            return
+        headers = _headers(body)
+        if etag_matches(if_none_match, body.etag):
+            status, content = 304, b""
+        else:
+            status, content = 200, body.content
+            headers["Content-Type"] = "application/json"
+            headers["Content-Length"] = str(len(content))
+        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send(
+            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else content}
+        )

@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -23,12 +24,12 @@ from app.services.content_version import BUMPED_KEYS
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_cache(request: Request) -> PublicCache:
+async def get_cache(request: Request) -> PublicCache:
     cache: PublicCache = request.app.state.cache
     return cache
 
@@ -96,7 +97,7 @@ async def get_principal(principal: OptionalPrincipal) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def get_language(
+async def get_language(
     request: Request,
     lang: Annotated[
         Literal["fi", "sv", "en"] | None,
@@ -119,24 +120,28 @@ async def get_municipality_ref(slug: str, session: SessionDep, cache: CacheDep) 
 MunicipalityDep = Annotated[TenantRef, Depends(get_municipality_ref)]
 
 
+@dataclass(frozen=True)
 class PageParams:
     """`?limit=`, `?cursor=` and `?modified_since=`, the same on every collection."""
 
-    def __init__(
-        self,
-        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, Query(max_length=1000)] = None,
-        modified_since: Annotated[
-            AwareDatetime | None,
-            Query(description="Only items changed at or after this RFC 3339 time."),
-        ] = None,
-    ) -> None:
-        self.limit = limit
-        self.cursor = cursor
-        self.modified_since: datetime | None = modified_since
+    limit: int
+    cursor: str | None
+    modified_since: datetime | None
 
 
-Paging = Annotated[PageParams, Depends()]
+async def get_page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    modified_since: Annotated[
+        AwareDatetime | None,
+        Query(description="Only items changed at or after this RFC 3339 time."),
+    ] = None,
+) -> PageParams:
+    # async: a plain function or class dependency would cost a thread-pool hop.
+    return PageParams(limit=limit, cursor=cursor, modified_since=modified_since)
+
+
+Paging = Annotated[PageParams, Depends(get_page_params)]
 
 
 def resource_etag(kind: str, resource_id: object, version: int, language: str | None) -> str:

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     cache_version_ttl_seconds: float = 1.0
     cache_max_entries: int = 4096
     login_rate_limit_per_minute: int = 10
+    # A card not verified for this many days is "stale" and listed for its editors.
+    stale_after_days: int = 180
     graphql_max_depth: int = 10
     migrations_dir: Path = PROJECT_ROOT / "migrations"
     log_sql: bool = False

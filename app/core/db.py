@@ -27,7 +27,7 @@ NAMING_CONVENTION = {
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
 # JSON everywhere, stored as JSONB on PostgreSQL (indexable, compact).
-JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+JSONType = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 SessionFactory = Callable[[], AsyncSession]
 
@@ -91,3 +91,23 @@ class PydanticJSON(sa.types.TypeDecorator[Any]):
         if value is None:
             return None
         return self._adapter.validate_python(value)
+
+
+def json_array_contains(column: Any, value: str, dialect: str) -> Any:
+    """A portable `value in column` for a JSON array column (JSONB containment on
+    PostgreSQL, json_each on SQLite)."""
+    if dialect == "postgresql":
+        return sa.cast(column, JSONB).contains([value])
+    each = sa.func.json_each(column).table_valued("value")
+    return sa.exists(sa.select(sa.literal(1)).select_from(each).where(each.c.value == value))
+
+
+async def execute(session: AsyncSession, statement: Any, params: Any = None) -> Any:
+    """Run a Core statement (column selects, DML) through the session, with autoflush.
+
+    SQLModel's `exec` is for entity selects; its `execute` warns, so the plain
+    SQLAlchemy method is called directly.
+    """
+    from sqlalchemy.ext.asyncio import AsyncSession as SAAsyncSession
+
+    return await SAAsyncSession.execute(session, statement, params)

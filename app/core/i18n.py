@@ -158,3 +158,45 @@ class ResponseMeta(BaseModel):
 
     language: str | None = None
     fallback_fields: list[str] = []
+
+
+def localize_document(
+    data: Any,
+    lang: str | None,
+    keys: frozenset[str],
+    path: str = "",
+    fallbacks: list[str] | None = None,
+) -> Localized:
+    """Like `localize`, for plain JSON documents: a value under one of `keys` that is a
+    translations object (a dict with `fi`) becomes a string in `lang`."""
+    found: list[str] = [] if fallbacks is None else fallbacks
+    result = _walk_document(data, lang, keys, path, found)
+    return Localized(data=result, language=lang, fallback_fields=found)
+
+
+def _walk_document(
+    value: Any, lang: str | None, keys: frozenset[str], path: str, fallbacks: list[str]
+) -> Any:
+    if isinstance(value, dict):
+        prefix = f"{path}." if path else ""
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            where = f"{prefix}{key}"
+            if key in keys and isinstance(item, dict) and "fi" in item:
+                if lang is None:
+                    out[key] = item
+                else:
+                    text = item.get(lang)
+                    if text is None:
+                        fallbacks.append(where)
+                        text = item["fi"]
+                    out[key] = text
+            else:
+                out[key] = _walk_document(item, lang, keys, where, fallbacks)
+        return out
+    if isinstance(value, list):
+        return [
+            _walk_document(item, lang, keys, f"{path}[{index}]", fallbacks)
+            for index, item in enumerate(value)
+        ]
+    return value

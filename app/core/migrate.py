@@ -1,5 +1,7 @@
 """Alembic, driven from code: the CLI, the app's readiness check and the tests share it."""
 
+from typing import Any
+
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -25,3 +27,15 @@ def upgrade(settings: Settings, database_url: str | None = None, revision: str =
 
 def downgrade(settings: Settings, database_url: str | None = None, revision: str = "base") -> None:
     command.downgrade(alembic_config(settings, database_url), revision)
+
+
+# Search structures the models do not describe: SQLite's FTS5 table (and the shadow
+# tables it keeps) and PostgreSQL's GIN expression index. Autogenerate leaves them be.
+SEARCH_OBJECTS = ("service_card_fts", "ix_service_card_search")
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Alembic's filter: compare everything but the search structures above."""
+    return not (reflected and name is not None and name.startswith(SEARCH_OBJECTS))

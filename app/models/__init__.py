@@ -2,6 +2,23 @@
 
 from app.models.content_version import ContentVersion
 from app.models.municipality import Municipality
+from app.models.service_card import (
+    CardEntry,
+    CardSection,
+    ServiceCard,
+    ServiceCardRevision,
+    Topic,
+)
 from app.models.user import RoleGrant, User
 
-__all__ = ["ContentVersion", "Municipality", "RoleGrant", "User"]
+__all__ = [
+    "CardEntry",
+    "CardSection",
+    "ContentVersion",
+    "Municipality",
+    "RoleGrant",
+    "ServiceCard",
+    "ServiceCardRevision",
+    "Topic",
+    "User",
+]

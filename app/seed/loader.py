@@ -1,6 +1,7 @@
 """Load the seed files idempotently: a second run finds nothing to change."""
 
 import logging
+import uuid
 from dataclasses import dataclass, field
 from importlib.resources import files
 from typing import Any
@@ -11,8 +12,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import Settings
 from app.models.municipality import Municipality, MunicipalityCreate, MunicipalityUpdate
+from app.models.service_card import CardCreate, CopyIn, ServiceCard, Topic, TopicIn
 from app.models.user import Role
 from app.services import municipality as municipality_service
+from app.services import service_card as card_service
 from app.services import user as user_service
 
 log = logging.getLogger("settle.seed")
@@ -55,6 +58,77 @@ async def seed_municipalities(session: AsyncSession, report: SeedReport) -> None
             report.updated.append(f"municipality {wanted.slug} ({', '.join(sorted(changes))})")
 
 
+async def _municipality(session: AsyncSession, slug: str) -> Municipality:
+    return (await session.exec(select(Municipality).where(col(Municipality.slug) == slug))).one()
+
+
+async def seed_topics(session: AsyncSession, report: SeedReport, topics: list[Any]) -> None:
+    """Every municipality starts with the same topic list; each may add its own."""
+    for municipality in await session.exec(select(Municipality)):
+        existing = set(
+            await session.exec(
+                select(Topic.key).where(col(Topic.municipality_id) == municipality.id)
+            )
+        )
+        for position, item in enumerate(topics, start=1):
+            if item["key"] in existing:
+                continue
+            await card_service.create_topic(
+                session=session,
+                municipality_id=municipality.id,
+                data=TopicIn(key=item["key"], name=item["name"], position=position),
+            )
+            report.created.append(f"topic {municipality.slug}/{item['key']}")
+
+
+async def seed_cards(session: AsyncSession, report: SeedReport) -> None:
+    """Kemijärvi's cards from the operating model, then a starter set for the partner
+    municipalities copied (with provenance) from its municipality-neutral cards.
+
+    A card that exists is left alone: after the first seed the cards belong to the
+    municipality's editors, and a re-seed must not undo their work.
+    """
+    data = read_data("kemijarvi/service_cards.yaml")
+    await seed_topics(session, report, data["topics"])
+    kemijarvi = await _municipality(session, "kemijarvi")
+    neutral = []
+    for item in data["cards"]:
+        card_id = uuid.UUID(str(item["id"]))
+        if item.get("neutral"):
+            neutral.append(card_id)
+        if await session.get(ServiceCard, card_id) is not None:
+            continue
+        fields = {key: value for key, value in item.items() if key not in ("neutral", "order")}
+        fields["position"] = item.get("order")
+        await card_service.create(
+            session=session,
+            municipality_id=kemijarvi.id,
+            actor=card_service.SYSTEM,
+            data=CardCreate.model_validate(fields),
+        )
+        report.created.append(f"card kemijarvi/{item['title']['fi']}")
+    for slug in ("posio", "keminmaa"):
+        target = await _municipality(session, slug)
+        copied = set(
+            await session.exec(
+                select(ServiceCard.source_card_id).where(
+                    col(ServiceCard.municipality_id) == target.id
+                )
+            )
+        )
+        for card_id in neutral:
+            if card_id in copied:
+                continue
+            await card_service.copy(
+                session=session,
+                source_municipality_id=kemijarvi.id,
+                target_municipality_id=target.id,
+                actor=card_service.SYSTEM,
+                data=CopyIn(source_municipality="kemijarvi", card_id=card_id, status="published"),
+            )
+            report.created.append(f"card {slug}/copy of {card_id}")
+
+
 async def seed_first_admin(session: AsyncSession, settings: Settings, report: SeedReport) -> None:
     if not (settings.first_admin_email and settings.first_admin_password):
         return
@@ -73,5 +147,6 @@ async def seed(*, session: AsyncSession, settings: Settings) -> SeedReport:
     """Everything the seed files describe, created or brought up to date."""
     report = SeedReport()
     await seed_municipalities(session, report)
+    await seed_cards(session, report)
     await seed_first_admin(session, settings, report)
     return report

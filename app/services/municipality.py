@@ -76,11 +76,20 @@ async def _ensure_unique(
         raise Conflict(f"A municipality with this {field} already exists.", code="duplicate")
 
 
-async def _bump(session: AsyncSession, municipality: Municipality) -> None:
+# Bumped only when a municipality is added or its slug or languages change: the
+# read path's slug directory need not reload for an edited phone number.
+DIRECTORY_KIND = "municipality-directory"
+DIRECTORY_FIELDS = frozenset({"slug", "default_language", "enabled_languages"})
+
+
+async def _bump(session: AsyncSession, municipality: Municipality, *, directory: bool) -> None:
+    """The list and this municipality changed; the slug directory only sometimes."""
     await content_version.bump_global(session=session, kind=KIND)
     await content_version.bump_municipal(
         session=session, municipality_id=municipality.id, kind=KIND
     )
+    if directory:
+        await content_version.bump_global(session=session, kind=DIRECTORY_KIND)
 
 
 async def create(*, session: AsyncSession, data: MunicipalityCreate) -> Municipality:
@@ -94,7 +103,7 @@ async def create(*, session: AsyncSession, data: MunicipalityCreate) -> Municipa
         raise Conflict(
             "A municipality with this slug or code already exists.", code="duplicate"
         ) from exc
-    await _bump(session, municipality)
+    await _bump(session, municipality, directory=True)
     return municipality
 
 
@@ -117,5 +126,5 @@ async def update(
     municipality.version += 1
     session.add(municipality)
     await session.flush()
-    await _bump(session, municipality)
+    await _bump(session, municipality, directory=bool(DIRECTORY_FIELDS & changes.keys()))
     return municipality
