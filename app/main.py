@@ -11,7 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.api import problems
 from app.api.caching import FastLane, PublicCache
-from app.api.routes import auth, health, municipalities, service_cards, users
+from app.api.routes import (
+    auth,
+    handbook,
+    health,
+    hsds,
+    municipalities,
+    service_cards,
+    users,
+)
 from app.core.config import Settings, get_settings
 from app.core.db import SessionFactory, create_engine, create_session_factory
 from app.core.migrate import head_revision
@@ -95,6 +103,8 @@ def create_app(
     api.include_router(users.router)
     api.include_router(municipalities.router)
     api.include_router(service_cards.router)
+    api.include_router(handbook.router)
+    api.include_router(hsds.router)
     app.include_router(api)
     app.include_router(health.router)
 

@@ -116,3 +116,14 @@ PROBLEM_CODES: dict[str, str] = {
     "internal-error": "Something went wrong on our side; nothing about it is shown.",
     "unavailable": "Not ready: the database is unreachable or not migrated.",
 }
+
+
+def from_pydantic(error: Any, prefix: str = "body") -> ValidationFailed:
+    """A pydantic ValidationError as the same 422 problem REST gives (for GraphQL input)."""
+    problems = []
+    for item in error.errors():
+        path = prefix
+        for part in item.get("loc", ()):
+            path += f"[{part}]" if isinstance(part, int) else f".{part}"
+        problems.append(FieldProblem(path, str(item.get("msg")), str(item.get("type"))))
+    return ValidationFailed("Some fields are invalid; see `errors`.", errors=problems)

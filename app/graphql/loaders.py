@@ -8,6 +8,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from app.models.municipality import Municipality
+from app.services import service_card as card_service
+from app.services.service_card import Document
 
 
 class Loaders:
@@ -18,6 +20,16 @@ class Loaders:
         self.municipality_by_id: DataLoader[uuid.UUID, Municipality | None] = DataLoader(
             self._municipalities
         )
+        self.sections_by_card: DataLoader[uuid.UUID, list[Document]] = DataLoader(self._sections)
+        self.entries_by_section: DataLoader[uuid.UUID, list[Document]] = DataLoader(self._entries)
+
+    async def _sections(self, card_ids: Sequence[uuid.UUID]) -> list[list[Document]]:
+        found = await card_service.sections_of(self.session, card_ids)
+        return [found.get(card_id, []) for card_id in card_ids]
+
+    async def _entries(self, section_ids: Sequence[uuid.UUID]) -> list[list[Document]]:
+        found = await card_service.entries_of(self.session, section_ids)
+        return [found.get(section_id, []) for section_id in section_ids]
 
     async def _municipalities(self, ids: Sequence[uuid.UUID]) -> list[Municipality | None]:
         rows = await self.session.exec(select(Municipality).where(col(Municipality.id).in_(ids)))

@@ -1,17 +1,40 @@
 """The GraphQL schema: queries over the same services as REST."""
 
+import uuid
+from typing import Any
+
 import strawberry
+import strawberry.tools
+from pydantic import ValidationError
 from strawberry.extensions import ParserCache, QueryDepthLimiter, ValidationCache
 from strawberry.fastapi import GraphQLRouter
 from strawberry.types import Info
 
-from app.core.errors import NotFound, Unauthorized
+from app.core.errors import (
+    NotFound,
+    PreconditionFailed,
+    Unauthorized,
+    ValidationFailed,
+    from_pydantic,
+)
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.graphql.context import Context, get_context
 from app.graphql.errors import ProblemCodes
 from app.graphql.types.municipality import Municipality, MunicipalityConnection, User
+from app.graphql.types.service_card import (
+    ServiceCard,
+    ServiceCardConnection,
+    ServiceCardInput,
+    ServiceCardPatch,
+    input_dict,
+)
+from app.models.service_card import CardCreate, CardStatus, CardUpdate
+from app.models.user import Role
 from app.services import municipality as municipality_service
+from app.services import service_card as card_service
 from app.services import user as user_service
+from app.services.auth import Principal, require_read, require_write
+from app.services.service_card import Actor, CardFilters
 
 ContextInfo = Info[Context, None]
 
@@ -52,9 +75,177 @@ class Query:
         return User.from_model(public)
 
 
+EDITORS = (Role.editor, Role.municipality_admin)
+STAFF = (Role.editor, Role.municipality_admin, Role.comms, Role.guide)
+STATUSES = {
+    "published": (CardStatus.published,),
+    "draft": (CardStatus.draft,),
+    "archived": (CardStatus.archived,),
+    "all": tuple(CardStatus),
+}
+
+
+def _signed_in(info: ContextInfo) -> Principal:
+    if info.context.principal is None:
+        raise Unauthorized("Sign in to do this.")
+    return info.context.principal
+
+
+def _actor(principal: Principal) -> Actor:
+    return Actor(id=principal.user.id, name=principal.user.display_name)
+
+
+def _card_id(value: strawberry.ID) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as error:
+        raise NotFound("No such service card.") from error
+
+
+@strawberry.type
+class CardQueries:
+    @strawberry.field(description="A municipality's cards, searched and filtered like REST.")
+    async def service_cards(
+        self,
+        info: ContextInfo,
+        municipality: str,
+        topic: str | None = None,
+        persona: str | None = None,
+        q: str | None = None,
+        status: str = "published",
+        first: int = DEFAULT_LIMIT,
+        after: str | None = None,
+    ) -> ServiceCardConnection:
+        ref = await info.context.cache.tenant(info.context.session, municipality)
+        if status not in STATUSES:
+            raise ValidationFailed(f"status must be one of {', '.join(STATUSES)}.")
+        if status != "published":
+            require_read(_signed_in(info), ref.id, *STAFF)
+        page = await card_service.list_page(
+            session=info.context.session,
+            municipality_id=ref.id,
+            filters=CardFilters(topic=topic, persona=persona, q=q, statuses=STATUSES[status]),
+            limit=max(1, min(first, MAX_LIMIT)),
+            cursor=after,
+            with_sections=False,
+        )
+        return ServiceCardConnection(
+            items=[ServiceCard.from_doc(doc) for doc in page.items],
+            next_cursor=page.next_cursor,
+            total=page.total,
+        )
+
+    @strawberry.field(description="One card; drafts only for the municipality's staff.")
+    async def service_card(
+        self, info: ContextInfo, municipality: str, id: strawberry.ID
+    ) -> ServiceCard | None:
+        ref = await info.context.cache.tenant(info.context.session, municipality)
+        principal = info.context.principal
+        staff = principal is not None and principal.has_role(ref.id, *STAFF)
+        try:
+            doc = await card_service.get_document(
+                session=info.context.session,
+                municipality_id=ref.id,
+                card_id=_card_id(id),
+                statuses=tuple(CardStatus) if staff else (CardStatus.published,),
+            )
+        except NotFound:
+            return None
+        return ServiceCard.from_doc(doc)
+
+
+async def _reload(info: ContextInfo, card_id: uuid.UUID) -> ServiceCard:
+    (doc,) = await card_service.load_documents(info.context.session, [card_id], with_sections=False)
+    return ServiceCard.from_doc(doc)
+
+
+async def _editable(info: ContextInfo, municipality: str, card_id: strawberry.ID) -> Any:
+    principal = _signed_in(info)
+    ref = await info.context.cache.tenant(info.context.session, municipality)
+    require_write(principal, ref.id, *EDITORS)
+    return await card_service.get_card(
+        session=info.context.session,
+        municipality_id=ref.id,
+        card_id=_card_id(card_id),
+        for_update=True,
+    )
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create a card (editors and admins of the municipality).")
+    async def create_service_card(
+        self, info: ContextInfo, municipality: str, input: ServiceCardInput
+    ) -> ServiceCard:
+        principal = _signed_in(info)
+        ref = await info.context.cache.tenant(info.context.session, municipality)
+        require_write(principal, ref.id, *EDITORS)
+        try:
+            data = CardCreate.model_validate(input_dict(input))
+        except ValidationError as error:
+            raise from_pydantic(error, prefix="input") from error
+        card = await card_service.create(
+            session=info.context.session, municipality_id=ref.id, actor=_actor(principal), data=data
+        )
+        return await _reload(info, card.id)
+
+    @strawberry.mutation(
+        description="Update a card. `revision` is the one you read: a stale one is refused "
+        "(precondition-failed), as If-Match is in REST."
+    )
+    async def update_service_card(
+        self,
+        info: ContextInfo,
+        municipality: str,
+        id: strawberry.ID,
+        revision: int,
+        input: ServiceCardPatch,
+    ) -> ServiceCard:
+        card = await _editable(info, municipality, id)
+        if card.version != revision:
+            raise PreconditionFailed("The card changed since you read it; reload and retry.")
+        try:
+            data = CardUpdate.model_validate(input_dict(input, keep_top_nulls=True))
+        except ValidationError as error:
+            raise from_pydantic(error, prefix="input") from error
+        principal = _signed_in(info)
+        card = await card_service.update(
+            session=info.context.session, card=card, actor=_actor(principal), data=data
+        )
+        return await _reload(info, card.id)
+
+    @strawberry.mutation(description="Publish a card.")
+    async def publish_service_card(
+        self, info: ContextInfo, municipality: str, id: strawberry.ID
+    ) -> ServiceCard:
+        card = await _editable(info, municipality, id)
+        card = await card_service.set_status(
+            session=info.context.session,
+            card=card,
+            actor=_actor(_signed_in(info)),
+            status=CardStatus.published,
+        )
+        return await _reload(info, card.id)
+
+    @strawberry.mutation(description="Unpublish a card (back to draft).")
+    async def unpublish_service_card(
+        self, info: ContextInfo, municipality: str, id: strawberry.ID
+    ) -> ServiceCard:
+        card = await _editable(info, municipality, id)
+        card = await card_service.set_status(
+            session=info.context.session,
+            card=card,
+            actor=_actor(_signed_in(info)),
+            status=CardStatus.draft,
+        )
+        return await _reload(info, card.id)
+
+
 def build_schema(max_depth: int = 10) -> strawberry.Schema:
+    query = strawberry.tools.merge_types("Query", (Query, CardQueries))
     return strawberry.Schema(
-        query=Query,
+        query=query,
+        mutation=Mutation,
         extensions=[
             ProblemCodes,
             lambda: ParserCache(maxsize=256),

@@ -140,7 +140,9 @@ _CARD_COLUMNS = (
 )
 
 
-async def load_documents(session: AsyncSession, card_ids: Sequence[uuid.UUID]) -> list[Document]:
+async def load_documents(
+    session: AsyncSession, card_ids: Sequence[uuid.UUID], *, with_sections: bool = True
+) -> list[Document]:
     """Cards with sections and entries, in the order given: four queries however many.
 
     The read path selects columns (JSON left unparsed by pydantic) rather than ORM
@@ -148,6 +150,20 @@ async def load_documents(session: AsyncSession, card_ids: Sequence[uuid.UUID]) -
     """
     if not card_ids:
         return []
+    cards = await _card_documents(session, card_ids)
+    if with_sections:
+        sections = await sections_of(session, list(cards))
+        entries = await entries_of(session, [s["id"] for ss in sections.values() for s in ss])
+        for card_id, card_sections in sections.items():
+            for section in card_sections:
+                section["entries"] = entries.get(section["id"], [])
+            cards[card_id]["sections"] = card_sections
+    return [cards[card_id] for card_id in card_ids if card_id in cards]
+
+
+async def _card_documents(
+    session: AsyncSession, card_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Document]:
     card_rows = (
         await execute(
             session,
@@ -157,7 +173,27 @@ async def load_documents(session: AsyncSession, card_ids: Sequence[uuid.UUID]) -
             .where(col(ServiceCard.id).in_(card_ids)),
         )
     ).all()
-    section_rows = (
+    sources = await _source_state(session, [row for row in card_rows if row.source_card_id])
+    documents: dict[uuid.UUID, Document] = {}
+    for row in card_rows:
+        document = _card_doc(row, row.municipality_slug, row.topic_key, [])
+        if row.source_card_id is not None or row.source_version is not None:
+            slug, current = sources.get(row.source_card_id, (None, None))
+            document["copied_from"] = {
+                "card_id": row.source_card_id,
+                "municipality": slug,
+                "revision": row.source_version,
+                "source_changed": current is not None and current > (row.source_version or 0),
+            }
+        documents[row.id] = document
+    return documents
+
+
+async def sections_of(
+    session: AsyncSession, card_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[Document]]:
+    """Each card's sections in order (without entries), in one query."""
+    rows = (
         await execute(
             session,
             sa_select(
@@ -169,7 +205,19 @@ async def load_documents(session: AsyncSession, card_ids: Sequence[uuid.UUID]) -
             .order_by(col(CardSection.card_id), col(CardSection.position)),
         )
     ).all()
-    entry_rows = (
+    sections: dict[uuid.UUID, list[Document]] = defaultdict(list)
+    for row in rows:
+        sections[row.card_id].append({"id": row.id, "heading": _tr(row.heading), "entries": []})
+    return sections
+
+
+async def entries_of(
+    session: AsyncSession, section_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[Document]]:
+    """Each section's entries in order, in one query."""
+    if not section_ids:
+        return {}
+    rows = (
         await execute(
             session,
             sa_select(
@@ -186,32 +234,14 @@ async def load_documents(session: AsyncSession, card_ids: Sequence[uuid.UUID]) -
                 type_coerce(CardEntry.opening_hours, JSONType).label("opening_hours"),
                 type_coerce(CardEntry.languages, JSONType).label("languages"),
             )
-            .where(col(CardEntry.card_id).in_(card_ids))
+            .where(col(CardEntry.section_id).in_(section_ids))
             .order_by(col(CardEntry.section_id), col(CardEntry.position)),
         )
     ).all()
     entries: dict[uuid.UUID, list[Document]] = defaultdict(list)
-    for row in entry_rows:
+    for row in rows:
         entries[row.section_id].append(_entry_doc(row))
-    sections: dict[uuid.UUID, list[Document]] = defaultdict(list)
-    for row in section_rows:
-        sections[row.card_id].append(
-            {"id": row.id, "heading": _tr(row.heading), "entries": entries.get(row.id, [])}
-        )
-    sources = await _source_state(session, [row for row in card_rows if row.source_card_id])
-    documents: dict[uuid.UUID, Document] = {}
-    for row in card_rows:
-        document = _card_doc(row, row.municipality_slug, row.topic_key, sections.get(row.id, []))
-        if row.source_card_id is not None or row.source_version is not None:
-            slug, current = sources.get(row.source_card_id, (None, None))
-            document["copied_from"] = {
-                "card_id": row.source_card_id,
-                "municipality": slug,
-                "revision": row.source_version,
-                "source_changed": current is not None and current > (row.source_version or 0),
-            }
-        documents[row.id] = document
-    return [documents[card_id] for card_id in card_ids if card_id in documents]
+    return entries
 
 
 async def _source_state(
@@ -264,12 +294,16 @@ async def list_page(
     filters: CardFilters,
     limit: int,
     cursor: str | None = None,
+    with_sections: bool = True,
 ) -> Page[Document]:
-    """A page of cards with sections and entries; `q` ranks title hits first."""
+    """A page of cards (with sections and entries unless GraphQL loads them itself);
+    `q` ranks title hits first."""
     dialect = session.get_bind().dialect.name
     statement = _filtered(municipality_id, filters, dialect)
     if filters.q is not None:
-        return await _search_page(session, statement, filters.q, limit, cursor, dialect)
+        return await _search_page(
+            session, statement, filters.q, limit, cursor, dialect, with_sections
+        )
     total = (
         await execute(session, sa_select(func.count()).select_from(statement.subquery()))
     ).scalar_one()
@@ -290,7 +324,7 @@ async def list_page(
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = encode_cursor("service-cards", [rows[-1].position, str(rows[-1].id)])
-    documents = await load_documents(session, [row.id for row in rows])
+    documents = await load_documents(session, [row.id for row in rows], with_sections=with_sections)
     return Page(items=documents, next_cursor=next_cursor, total=total)
 
 
@@ -321,7 +355,13 @@ def _rank(groups: list[list[str]], title: str, body: str, position: int) -> tupl
 
 
 async def _search_page(
-    session: AsyncSession, statement: Any, q: str, limit: int, cursor: str | None, dialect: str
+    session: AsyncSession,
+    statement: Any,
+    q: str,
+    limit: int,
+    cursor: str | None,
+    dialect: str,
+    with_sections: bool,
 ) -> Page[Document]:
     groups = search_text.query_groups(q)
     if not groups:
@@ -349,7 +389,9 @@ async def _search_page(
         if offset + limit < len(ranked)
         else None
     )
-    documents = await load_documents(session, [row.id for row in window])
+    documents = await load_documents(
+        session, [row.id for row in window], with_sections=with_sections
+    )
     return Page(items=documents, next_cursor=next_cursor, total=len(ranked))
 
 

@@ -1,0 +1,276 @@
+"""GraphQL types for service cards; sections and entries come through DataLoaders."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from app.core.i18n import FALLBACK_LANGUAGE
+from app.graphql.types.common import Lang, Translations
+
+
+def _text(value: dict[str, str] | None, lang: Lang) -> str | None:
+    if value is None:
+        return None
+    return value.get(lang.value) or value.get(FALLBACK_LANGUAGE)
+
+
+def _translations(value: dict[str, str] | None) -> Translations | None:
+    if value is None:
+        return None
+    return Translations(fi=value["fi"], sv=value.get("sv"), en=value.get("en"))
+
+
+@strawberry.type
+class Link:
+    url: str
+    _label: strawberry.Private[dict[str, str] | None]
+
+    @strawberry.field
+    def label(self, lang: Lang = Lang.FI) -> str | None:
+        return _text(self._label, lang)
+
+
+@strawberry.type
+class Phone:
+    number: str
+    _price: strawberry.Private[dict[str, str] | None]
+
+    @strawberry.field(description="What a call costs.")
+    def price(self, lang: Lang = Lang.FI) -> str | None:
+        return _text(self._price, lang)
+
+
+@strawberry.type
+class Entry:
+    id: strawberry.ID
+    kind: str
+    email: str | None
+    languages: list[str]
+    when: str | None = strawberry.field(
+        description="Checklist items: before, during or after the move."
+    )
+    links: list[Link]
+    phones: list[Phone]
+    _doc: strawberry.Private[dict[str, Any]]
+
+    @strawberry.field
+    def name(self, lang: Lang = Lang.FI) -> str:
+        return _text(self._doc["name"], lang) or ""
+
+    @strawberry.field
+    def name_i18n(self) -> Translations:
+        translations = _translations(self._doc["name"])
+        assert translations is not None
+        return translations
+
+    @strawberry.field
+    def description(self, lang: Lang = Lang.FI) -> str | None:
+        return _text(self._doc["description"], lang)
+
+    @strawberry.field
+    def address(self, lang: Lang = Lang.FI) -> str | None:
+        return _text(self._doc["address"], lang)
+
+    @strawberry.field
+    def opening_hours(self, lang: Lang = Lang.FI) -> str | None:
+        return _text(self._doc["opening_hours"], lang)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> "Entry":
+        return cls(
+            id=strawberry.ID(str(doc["id"])),
+            kind=doc["kind"],
+            email=doc["email"],
+            languages=doc["languages"],
+            when=doc["when"],
+            links=[Link(url=link["url"], _label=link["label"]) for link in doc["links"]],
+            phones=[Phone(number=p["number"], _price=p["price"]) for p in doc["phones"]],
+            _doc=doc,
+        )
+
+
+@strawberry.type
+class Section:
+    id: strawberry.ID
+    _heading: strawberry.Private[dict[str, str]]
+
+    @strawberry.field
+    def heading(self, lang: Lang = Lang.FI) -> str:
+        return _text(self._heading, lang) or ""
+
+    @strawberry.field
+    def heading_i18n(self) -> Translations:
+        translations = _translations(self._heading)
+        assert translations is not None
+        return translations
+
+    @strawberry.field(description="Batched per request: one query for every section asked.")
+    async def entries(self, info: Info) -> list[Entry]:
+        docs = await info.context.loaders.entries_by_section.load(uuid.UUID(str(self.id)))
+        return [Entry.from_doc(doc) for doc in docs]
+
+
+@strawberry.type
+class CopiedFrom:
+    card_id: strawberry.ID | None
+    municipality: str | None
+    revision: int | None
+    source_changed: bool
+
+
+@strawberry.type
+class ServiceCard:
+    id: strawberry.ID
+    municipality: str
+    topic: str
+    position: int
+    status: str
+    personas: list[str]
+    verified_at: datetime | None
+    last_updated: datetime
+    updated_by: str | None
+    updated_items: list[str]
+    revision: int
+    copied_from: CopiedFrom | None
+    _doc: strawberry.Private[dict[str, Any]]
+
+    @strawberry.field
+    def title(self, lang: Lang = Lang.FI) -> str:
+        return _text(self._doc["title"], lang) or ""
+
+    @strawberry.field
+    def title_i18n(self) -> Translations:
+        translations = _translations(self._doc["title"])
+        assert translations is not None
+        return translations
+
+    @strawberry.field
+    def summary(self, lang: Lang = Lang.FI) -> str | None:
+        return _text(self._doc["summary"], lang)
+
+    @strawberry.field
+    def summary_i18n(self) -> Translations | None:
+        return _translations(self._doc["summary"])
+
+    @strawberry.field(description="Batched per request: one query for every card asked.")
+    async def sections(self, info: Info) -> list[Section]:
+        docs = await info.context.loaders.sections_by_card.load(uuid.UUID(str(self.id)))
+        return [Section(id=strawberry.ID(str(d["id"])), _heading=d["heading"]) for d in docs]
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> "ServiceCard":
+        source = doc.get("copied_from")
+        return cls(
+            id=strawberry.ID(str(doc["id"])),
+            municipality=doc["municipality"],
+            topic=doc["topic"],
+            position=doc["position"],
+            status=doc["status"],
+            personas=doc["personas"],
+            verified_at=doc["verified_at"],
+            last_updated=doc["last_updated"],
+            updated_by=doc["updated_by"],
+            updated_items=doc["updated_items"],
+            revision=doc["revision"],
+            copied_from=CopiedFrom(
+                card_id=strawberry.ID(str(source["card_id"])) if source["card_id"] else None,
+                municipality=source["municipality"],
+                revision=source["revision"],
+                source_changed=source["source_changed"],
+            )
+            if source
+            else None,
+            _doc=doc,
+        )
+
+
+@strawberry.type
+class ServiceCardConnection:
+    items: list[ServiceCard]
+    next_cursor: str | None
+    total: int
+
+
+@strawberry.input(description="A text in Finnish (required) and optionally Swedish and English.")
+class TranslationsInput:
+    fi: str
+    sv: str | None = None
+    en: str | None = None
+
+
+@strawberry.input
+class LinkInput:
+    url: str
+    label: TranslationsInput | None = None
+
+
+@strawberry.input
+class PhoneInput:
+    number: str
+    price: TranslationsInput | None = None
+
+
+@strawberry.input
+class EntryInput:
+    kind: str
+    name: TranslationsInput
+    id: strawberry.ID | None = None
+    description: TranslationsInput | None = None
+    links: list[LinkInput] | None = None
+    phones: list[PhoneInput] | None = None
+    email: str | None = None
+    address: TranslationsInput | None = None
+    opening_hours: TranslationsInput | None = None
+    languages: list[str] | None = None
+    when: str | None = None
+
+
+@strawberry.input
+class SectionInput:
+    heading: TranslationsInput
+    id: strawberry.ID | None = None
+    entries: list[EntryInput] | None = None
+
+
+@strawberry.input(description="A new service card; the same rules as REST's CardCreate.")
+class ServiceCardInput:
+    topic: str
+    title: TranslationsInput
+    summary: TranslationsInput | None = None
+    position: int | None = None
+    status: str | None = None
+    personas: list[str] | None = None
+    sections: list[SectionInput] | None = None
+
+
+@strawberry.input(description="A partial update: fields left out stay as they are.")
+class ServiceCardPatch:
+    topic: str | None = strawberry.UNSET
+    title: TranslationsInput | None = strawberry.UNSET
+    summary: TranslationsInput | None = strawberry.UNSET
+    position: int | None = strawberry.UNSET
+    personas: list[str] | None = strawberry.UNSET
+    sections: list[SectionInput] | None = strawberry.UNSET
+
+
+def input_dict(value: Any, *, keep_top_nulls: bool = False) -> Any:
+    """A Strawberry input as plain data for pydantic: UNSET fields and nulls dropped
+    (a patch keeps its top-level nulls, which clear a field)."""
+    return _plain(value, top=keep_top_nulls)
+
+
+def _plain(value: Any, top: bool = False) -> Any:
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if hasattr(value, "__strawberry_definition__"):
+        result = {}
+        for name in value.__strawberry_definition__.fields:
+            item = getattr(value, name.python_name)
+            if item is strawberry.UNSET or (item is None and not top):
+                continue
+            result[name.python_name] = _plain(item)
+        return result
+    return value
