@@ -109,11 +109,75 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _worker_async(once: bool) -> int:
+    import signal
+
+    from app.core.db import create_engine, create_session_factory
+    from app.services.mailer import deliver_due, enqueue_reminders, run_worker
+
+    settings = get_settings()
+    engine = create_engine(settings.database_url)
+    session_factory = create_session_factory(engine)
+    try:
+        if once:
+            reminded = await enqueue_reminders(session_factory=session_factory, settings=settings)
+            sent = await deliver_due(session_factory=session_factory, settings=settings)
+            print(f"reminders enqueued: {reminded}; emails sent: {sent}")
+            return 0
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            # Finish the email in hand, then stop: an interrupted send is only resent.
+            loop.add_signal_handler(signum, stop.set)
+        mode = "SMTP" if settings.smtp_url else "no SMTP_URL: logging emails only"
+        print(f"Mail worker running ({mode}); Ctrl-C stops it.")
+        sys.stdout.flush()
+        await run_worker(session_factory=session_factory, settings=settings, stop=stop)
+        return 0
+    finally:
+        await engine.dispose()
+
+
+def _worker(args: argparse.Namespace) -> int:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    return asyncio.run(_worker_async(args.once))
+
+
 def _redacted(url: str) -> str:
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
         return f"{scheme}://***@{rest.split('@', 1)[1]}"
     return url
+
+
+async def _purge_async(days: int | None) -> int:
+    from datetime import timedelta
+
+    from app.core.db import create_engine, create_session_factory
+    from app.core.time import utcnow
+    from app.services.privacy import purge
+
+    settings = get_settings()
+    keep = days if days is not None else settings.purge_after_days
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            report = await purge(session=session, inactive_since=utcnow() - timedelta(days=keep))
+            await session.commit()
+    finally:
+        await engine.dispose()
+    print(
+        f"Anonymised after {keep} days without activity: {report.bookings} bookings, "
+        f"{report.messages} messages, {report.info_package_requests} info-package requests; "
+        f"deleted {report.sent_emails} sent emails."
+    )
+    return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    return asyncio.run(_purge_async(args.days))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -142,6 +206,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int)
     serve.add_argument("--no-access-log", action="store_true")
     serve.set_defaults(run=_serve)
+    worker = commands.add_parser(
+        "worker", help="deliver queued emails and enqueue meeting reminders"
+    )
+    worker.add_argument(
+        "--once", action="store_true", help="one pass, print how many were sent, then exit"
+    )
+    worker.set_defaults(run=_worker)
+    purge = commands.add_parser(
+        "purge", help="anonymise movers' data after PURGE_AFTER_DAYS without activity"
+    )
+    purge.add_argument("--days", type=int, help="override PURGE_AFTER_DAYS")
+    purge.set_defaults(run=_purge)
     return parser
 
 

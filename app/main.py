@@ -13,9 +13,12 @@ from app.api import problems
 from app.api.caching import FastLane, PublicCache
 from app.api.routes import (
     auth,
+    bookings,
+    guides,
     handbook,
     health,
     hsds,
+    messages,
     municipalities,
     service_cards,
     users,
@@ -23,7 +26,7 @@ from app.api.routes import (
 from app.core.config import Settings, get_settings
 from app.core.db import SessionFactory, create_engine, create_session_factory
 from app.core.migrate import head_revision
-from app.core.ratelimit import MemoryRateLimiter
+from app.core.ratelimit import build_limiter
 from app.graphql.schema import build_router, build_schema
 
 API_PREFIX = "/api/v1"
@@ -62,6 +65,15 @@ def create_app(
                 "name": "service-cards",
                 "description": "Topic cards of providers, services and checklists for movers.",
             },
+            {
+                "name": "handbook",
+                "description": "The mover's handbook compiled from the published cards.",
+            },
+            {"name": "hsds", "description": "Open Referral HSDS 3.0 open-data export."},
+            {"name": "guides", "description": "Local guides, their terms and availability."},
+            {"name": "bookings", "description": "Meetings booked without an account."},
+            {"name": "messages", "description": "Ask by message; the staff inbox."},
+            {"name": "info-package", "description": "The info package ordered by email."},
             {"name": "auth", "description": "Staff sign-in."},
             {"name": "users", "description": "Staff accounts and roles."},
             {"name": "health", "description": "Liveness and readiness."},
@@ -76,7 +88,7 @@ def create_app(
     app.state.cache = PublicCache(
         ttl=settings.cache_version_ttl_seconds, max_entries=settings.cache_max_entries
     )
-    app.state.rate_limiter = MemoryRateLimiter()
+    app.state.rate_limiter = build_limiter(settings.redis_url)
     app.state.migration_head = head_revision(settings)
 
     problems.install(app)
@@ -105,6 +117,9 @@ def create_app(
     api.include_router(service_cards.router)
     api.include_router(handbook.router)
     api.include_router(hsds.router)
+    api.include_router(guides.router)
+    api.include_router(bookings.router)
+    api.include_router(messages.router)
     app.include_router(api)
     app.include_router(health.router)
 

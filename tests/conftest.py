@@ -27,6 +27,7 @@ from app.main import create_app
 from app.models.user import Role
 from app.seed.loader import seed
 from app.services.user import ensure_account
+from tests.smtp import smtp_server  # noqa: F401  (fixture: a real local SMTP server)
 
 PG_ENV = "TEST_POSTGRES_URL"
 PG_SKIP = (

@@ -54,6 +54,12 @@ class Body:
     content: bytes
     etag: str
     headers: dict[str, str] = field(default_factory=dict)
+    # Wall-clock time (epoch seconds) after which the body is stale even if no write
+    # happened: e.g. a list of free slots stops being true when the first one starts.
+    valid_until: float | None = None
+
+    def expired(self) -> bool:
+        return self.valid_until is not None and time.time() >= self.valid_until
 
 
 @dataclass(frozen=True)
@@ -94,9 +100,11 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == bare for tag in if_none_match.split(","))
 
 
-def json_body(data: Any, *, etag: str, language: str | None = None) -> Body:
+def json_body(
+    data: Any, *, etag: str, language: str | None = None, valid_until: float | None = None
+) -> Body:
     headers = {"Content-Language": language} if language else {}
-    return Body(content=dumps(data), etag=etag, headers=headers)
+    return Body(content=dumps(data), etag=etag, headers=headers, valid_until=valid_until)
 
 
 def request_key(path: str, query_string: bytes | str, language: str | None) -> tuple[Any, ...]:
@@ -261,7 +269,7 @@ class PublicCache:
         versions = await self.versions.get(session, depends_on)
         key = request_key(request.url.path, request.scope.get("query_string", b""), language)
         entry = self.bodies.get(key) if cacheable else None
-        if entry is not None and entry.versions == versions:
+        if entry is not None and entry.versions == versions and not entry.body.expired():
             body = entry.body
         else:
             body = await build(make_etag(*key, versions))
@@ -277,7 +285,7 @@ class PublicCache:
         entry = self.bodies.get(request_key(path, query_string, language))
         if entry is None:
             return None
-        if self.versions.peek(entry.depends_on) != entry.versions:
+        if self.versions.peek(entry.depends_on) != entry.versions or entry.body.expired():
             return None
         return entry.body
 
@@ -329,7 +337,7 @@ class FastLane:
             status, content = 304, b""
         else:
             status, content = 200, body.content
-            headers["Content-Type"] = "application/json"
+            headers.setdefault("Content-Type", "application/json")
             headers["Content-Length"] = str(len(content))
         raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
         await send({"type": "http.response.start", "status": status, "headers": raw})

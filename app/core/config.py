@@ -42,6 +42,26 @@ class Settings(BaseSettings):
     login_rate_limit_per_minute: int = 10
     # A card not verified for this many days is "stale" and listed for its editors.
     stale_after_days: int = 180
+
+    # Email: delivered over SMTP when SMTP_URL is set (smtp://user:pw@host:587,
+    # smtps://... for implicit TLS), otherwise logged. Always written to the outbox first.
+    smtp_url: str | None = None
+    mail_from: str = "Settle <no-reply@settle.invalid>"
+    # Where a mover's manage link points. {slug}, {booking_id} and {token} are filled in;
+    # unset, it is this API's own booking URL.
+    manage_url_template: str | None = None
+    unsubscribe_url_template: str | None = None
+
+    # Shared rate limits for public POSTs across workers (memory when unset).
+    redis_url: str | None = None
+    public_post_limit_per_minute: int = 20
+    manage_link_limit_per_minute: int = 30
+
+    # Bookings, messages and info-package requests are anonymised this many days after
+    # their last activity (`settle purge`).
+    purge_after_days: int = 365
+    # How many weeks ahead a weekly availability rule is expanded into slots.
+    slot_rule_weeks: int = 8
     graphql_max_depth: int = 10
     migrations_dir: Path = PROJECT_ROOT / "migrations"
     log_sql: bool = False

@@ -113,6 +113,13 @@ PROBLEM_CODES: dict[str, str] = {
     "rate-limited": "Too many requests; retry after `Retry-After` seconds.",
     "payload-too-large": "The request body is larger than this API accepts.",
     "unsupported-media-type": "The request body is not in a format this API accepts.",
+    "slot-taken": "Someone booked this time just before you; pick another slot.",
+    "slot-unavailable": "The slot has started or its host is no longer available.",
+    "slot-overlap": "The slot overlaps another slot of the same host.",
+    "slot-booked": "The slot has an active booking; decline or cancel it first.",
+    "idempotency-key-reused": "This Idempotency-Key was used for a different request.",
+    "invalid-transition": "The resource is not in a state that allows this step.",
+    "erased": "The person's data has been erased; nothing can be sent to them.",
     "internal-error": "Something went wrong on our side; nothing about it is shown.",
     "unavailable": "Not ready: the database is unreachable or not migrated.",
 }

@@ -30,8 +30,9 @@ def downgrade(settings: Settings, database_url: str | None = None, revision: str
 
 
 # Search structures the models do not describe: SQLite's FTS5 table (and the shadow
-# tables it keeps) and PostgreSQL's GIN expression index. Autogenerate leaves them be.
-SEARCH_OBJECTS = ("service_card_fts", "ix_service_card_search")
+# tables it keeps), PostgreSQL's GIN expression index and the slot exclusion
+# constraint. Autogenerate leaves them be.
+SEARCH_OBJECTS = ("service_card_fts", "ix_service_card_search", "ex_slot_no_overlap")
 
 
 def include_object(

@@ -32,6 +32,35 @@ class MemoryRateLimiter:
         return None
 
 
+class RedisRateLimiter:
+    """Counts shared by every worker: a fixed window per key in Redis (INCR + EXPIRE)."""
+
+    def __init__(self, url: str, prefix: str = "settle:rl:") -> None:
+        from redis.asyncio import Redis  # imported only when Redis is configured
+
+        self.redis = Redis.from_url(url)
+        self.prefix = prefix
+
+    async def hit(self, key: str, *, limit: int, window_seconds: int) -> float | None:
+        name = f"{self.prefix}{key}"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(name)
+            pipe.expire(name, window_seconds, nx=True)
+            pipe.pttl(name)
+            count, _, ttl_ms = await pipe.execute()
+        if int(count) > limit:
+            return max(int(ttl_ms), 1000) / 1000
+        return None
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+
+def build_limiter(redis_url: str | None) -> RateLimiter:
+    """Redis when configured (several workers share the counts), memory otherwise."""
+    return RedisRateLimiter(redis_url) if redis_url else MemoryRateLimiter()
+
+
 async def enforce(limiter: RateLimiter, key: str, *, limit: int, window_seconds: int = 60) -> None:
     """Raise a 429 problem with Retry-After when `key` is over its limit."""
     wait = await limiter.hit(key, limit=limit, window_seconds=window_seconds)

@@ -96,3 +96,15 @@ def hash_secret_token(token: str) -> str:
 def secret_token_matches(token: str, stored_hash: str) -> bool:
     """Compare in constant time, so timing does not reveal how much matched."""
     return hmac.compare_digest(hash_secret_token(token), stored_hash)
+
+
+def calendar_feed_token(subject: str, settings: Settings) -> str:
+    """A signature that makes a calendar feed URL unguessable (HMAC of the subject)."""
+    digest = hmac.new(
+        settings.secret_key.encode(), f"calendar-feed:{subject}".encode(), hashlib.sha256
+    ).hexdigest()
+    return digest[:40]
+
+
+def calendar_feed_token_matches(subject: str, token: str, settings: Settings) -> bool:
+    return hmac.compare_digest(calendar_feed_token(subject, settings), token)

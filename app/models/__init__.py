@@ -1,7 +1,10 @@
 """SQLModel tables and their schemas. Importing this package registers every table."""
 
+from app.models.booking import Booking, InfoPackageRequest, Message
 from app.models.content_version import ContentVersion
+from app.models.guide import Guide, Slot, SlotRule
 from app.models.municipality import Municipality
+from app.models.outbox import OutboxEmail
 from app.models.service_card import (
     CardEntry,
     CardSection,
@@ -12,6 +15,13 @@ from app.models.service_card import (
 from app.models.user import RoleGrant, User
 
 __all__ = [
+    "Booking",
+    "Guide",
+    "InfoPackageRequest",
+    "Message",
+    "OutboxEmail",
+    "Slot",
+    "SlotRule",
     "CardEntry",
     "CardSection",
     "ContentVersion",

@@ -1,0 +1,485 @@
+"""Guides and their availability: profiles, terms and successors, slots and weekly rules."""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_
+from sqlalchemy import select as sa_select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.db import execute, json_array_contains
+from app.core.errors import Conflict, FieldProblem, Forbidden, NotFound, ValidationFailed
+from app.core.pagination import Page, decode_cursor, encode_cursor
+from app.core.time import HELSINKI, utcnow
+from app.models.booking import ACTIVE_STATUSES, Booking
+from app.models.guide import (
+    SELF_EDITABLE,
+    Guide,
+    GuideCreate,
+    GuideStatus,
+    GuideUpdate,
+    Slot,
+    SlotCreate,
+    SlotRule,
+    SlotRuleCreate,
+)
+from app.models.user import Role, User
+from app.services import content_version
+from app.services.auth import Principal
+
+KIND = "guide"
+SLOT_KIND = "slot"
+TERM = timedelta(days=365)
+Document = dict[str, Any]
+
+
+# ---- guides ------------------------------------------------------------------------------
+
+
+def public_document(guide: Guide) -> Document:
+    """What anyone may see of a guide: public contact details only."""
+    return {
+        "id": guide.id,
+        "kind": guide.kind,
+        "display_name": guide.display_name,
+        "photo_url": guide.photo_url,
+        "bio": guide.bio.as_dict() if guide.bio else None,
+        "languages": list(guide.languages),
+        "expertise": list(guide.expertise),
+        "modes": list(guide.modes),
+        "contacts": [{"kind": c.kind, "value": c.value} for c in guide.contacts if c.public],
+        "status": guide.status,
+        "term_end": guide.term_end,
+        "revision": guide.version,
+    }
+
+
+def staff_document(guide: Guide) -> Document:
+    """The whole profile, for the municipality's staff and the guide themself."""
+    document = public_document(guide)
+    document["contacts"] = [c.model_dump() for c in guide.contacts]
+    document["term_start"] = guide.term_start
+    document["successor_id"] = guide.successor_id
+    document["user_id"] = guide.user_id
+    return document
+
+
+@dataclass
+class GuideFilters:
+    language: str | None = None
+    expertise: str | None = None
+    mode: str | None = None
+    has_free_slots: bool = False
+    statuses: tuple[str, ...] = (GuideStatus.active,)
+    modified_since: datetime | None = None
+
+
+async def list_page(
+    *,
+    session: AsyncSession,
+    municipality_id: uuid.UUID,
+    filters: GuideFilters,
+    limit: int,
+    cursor: str | None,
+) -> Page[Guide]:
+    """Guides by name; the directory shows active ones, filtered as a mover chooses."""
+    dialect = session.get_bind().dialect.name
+    statement = select(Guide).where(
+        col(Guide.municipality_id) == municipality_id, col(Guide.status).in_(filters.statuses)
+    )
+    if filters.language:
+        statement = statement.where(json_array_contains(Guide.languages, filters.language, dialect))
+    if filters.expertise:
+        statement = statement.where(
+            json_array_contains(Guide.expertise, filters.expertise, dialect)
+        )
+    if filters.mode:
+        statement = statement.where(json_array_contains(Guide.modes, filters.mode, dialect))
+    if filters.modified_since:
+        statement = statement.where(col(Guide.updated_at) >= filters.modified_since)
+    if filters.has_free_slots:
+        statement = statement.where(
+            exists(_free_slots(municipality_id).where(col(Slot.guide_id) == Guide.id))
+        )
+    total = (
+        await execute(session, sa_select(func.count()).select_from(statement.subquery()))
+    ).scalar_one()
+    after = decode_cursor("guides", cursor)
+    statement = statement.order_by(col(Guide.display_name), col(Guide.id)).limit(limit + 1)
+    if after is not None:
+        name, last = str(after[0]), uuid.UUID(str(after[1]))
+        statement = statement.where(
+            or_(
+                col(Guide.display_name) > name,
+                and_(col(Guide.display_name) == name, col(Guide.id) > last),
+            )
+        )
+    rows = list(await session.exec(statement))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor("guides", [rows[-1].display_name, str(rows[-1].id)])
+    return Page(items=rows, next_cursor=next_cursor, total=total)
+
+
+async def get(*, session: AsyncSession, municipality_id: uuid.UUID, guide_id: uuid.UUID) -> Guide:
+    guide = await session.get(Guide, guide_id)
+    if guide is None or guide.municipality_id != municipality_id:
+        raise NotFound("No such guide.")
+    return guide
+
+
+async def _bump(session: AsyncSession, municipality_id: uuid.UUID) -> None:
+    await content_version.bump_municipal(
+        session=session, municipality_id=municipality_id, kind=KIND
+    )
+
+
+async def _guide_user(session: AsyncSession, municipality_id: uuid.UUID, email: str) -> uuid.UUID:
+    """The account that may edit the profile: it must hold the guide role here."""
+    from app.models.user import RoleGrant  # local: only this lookup needs it
+
+    user = (await session.exec(select(User).where(col(User.email) == email.lower()))).first()
+    grant = None
+    if user is not None:
+        grant = (
+            await session.exec(
+                select(RoleGrant).where(
+                    col(RoleGrant.user_id) == user.id,
+                    col(RoleGrant.role) == Role.guide,
+                    col(RoleGrant.municipality_id) == municipality_id,
+                )
+            )
+        ).first()
+    if user is None or grant is None:
+        raise ValidationFailed(
+            "user_email must be an account with the guide role in this municipality.",
+            errors=[FieldProblem("body.user_email", "no guide account with this email here")],
+        )
+    return user.id
+
+
+async def create(*, session: AsyncSession, municipality_id: uuid.UUID, data: GuideCreate) -> Guide:
+    """A new guide; the term defaults to one year from its start."""
+    values = {name: getattr(data, name) for name in type(data).model_fields if name != "user_email"}
+    if data.term_start and not data.term_end:
+        values["term_end"] = data.term_start + TERM
+    guide = Guide(municipality_id=municipality_id, **values)
+    if data.user_email:
+        guide.user_id = await _guide_user(session, municipality_id, data.user_email)
+    session.add(guide)
+    await session.flush()
+    await _bump(session, municipality_id)
+    return guide
+
+
+def may_edit_profile(principal: Principal, guide: Guide) -> bool:
+    return guide.user_id is not None and guide.user_id == principal.user.id
+
+
+async def update(
+    *, session: AsyncSession, guide: Guide, principal: Principal, data: GuideUpdate, staff: bool
+) -> Guide:
+    """Staff change anything; a guide only their own profile's descriptive fields."""
+    changes = data.model_fields_set
+    if not staff:
+        if not may_edit_profile(principal, guide):
+            raise Forbidden("You may edit only your own guide profile.")
+        refused = sorted(changes - SELF_EDITABLE)
+        if refused:
+            raise Forbidden(f"A guide cannot change {', '.join(refused)}; ask the municipality.")
+    for name in changes:
+        setattr(guide, name, getattr(data, name))
+    if guide.term_start and guide.term_end and guide.term_end <= guide.term_start:
+        raise ValidationFailed(
+            "term_end must be after term_start.",
+            errors=[FieldProblem("body.term_end", "before term_start")],
+        )
+    guide.updated_at = utcnow()
+    guide.version += 1
+    session.add(guide)
+    await session.flush()
+    await _bump(session, guide.municipality_id)
+    return guide
+
+
+_TRANSITIONS = {
+    GuideStatus.proposed: {GuideStatus.active, GuideStatus.ended},
+    GuideStatus.active: {GuideStatus.ended},
+    GuideStatus.ended: set(),
+}
+
+
+async def set_status(*, session: AsyncSession, guide: Guide, status: GuideStatus) -> Guide:
+    """proposed → active → ended; activating starts a one-year term unless one is set."""
+    if status not in _TRANSITIONS[GuideStatus(guide.status)]:
+        raise Conflict(f"A {guide.status} guide cannot become {status}.", code="invalid-transition")
+    guide.status = status
+    today = utcnow().astimezone(HELSINKI).date()
+    if status == GuideStatus.active and guide.term_start is None:
+        guide.term_start = today
+        guide.term_end = today + TERM
+    if status == GuideStatus.ended:
+        guide.term_end = min(guide.term_end or today, today)
+    guide.updated_at = utcnow()
+    guide.version += 1
+    await session.flush()
+    await _bump(session, guide.municipality_id)
+    return guide
+
+
+async def nominate_successor(
+    *, session: AsyncSession, guide: Guide, principal: Principal, successor_id: uuid.UUID
+) -> Guide:
+    """Near the end of their term a guide names who should carry on (seed p. 28)."""
+    if not may_edit_profile(principal, guide) and not principal.has_role(
+        guide.municipality_id, Role.municipality_admin
+    ):
+        raise Forbidden("Only the guide themself or an admin nominates a successor.")
+    if guide.status != GuideStatus.active:
+        raise Conflict("Only an active guide nominates a successor.", code="invalid-transition")
+    successor = await get(
+        session=session, municipality_id=guide.municipality_id, guide_id=successor_id
+    )
+    if successor.id == guide.id or successor.status == GuideStatus.ended:
+        raise ValidationFailed(
+            "The successor must be another guide who has not ended.",
+            errors=[FieldProblem("body.successor_id", "not a possible successor")],
+        )
+    guide.successor_id = successor.id
+    guide.updated_at = utcnow()
+    guide.version += 1
+    await session.flush()
+    return guide
+
+
+async def confirm_successor(*, session: AsyncSession, guide: Guide) -> tuple[Guide, Guide]:
+    """The admin confirms: the successor's term starts when this one's ends."""
+    if guide.successor_id is None:
+        raise Conflict("No successor has been nominated.", code="invalid-transition")
+    successor = await get(
+        session=session, municipality_id=guide.municipality_id, guide_id=guide.successor_id
+    )
+    start = guide.term_end or utcnow().astimezone(HELSINKI).date()
+    successor.term_start = start
+    successor.term_end = start + TERM
+    if successor.status == GuideStatus.proposed:
+        successor.status = GuideStatus.active
+    successor.updated_at = guide.updated_at = utcnow()
+    successor.version += 1
+    guide.version += 1
+    await session.flush()
+    await _bump(session, guide.municipality_id)
+    return guide, successor
+
+
+# ---- slots ---------------------------------------------------------------------------------
+
+
+def _free_slots(municipality_id: uuid.UUID) -> Any:
+    """Future slots with no active booking."""
+    taken = sa_select(col(Booking.slot_id)).where(col(Booking.status).in_(ACTIVE_STATUSES))
+    return sa_select(col(Slot.id)).where(
+        col(Slot.municipality_id) == municipality_id,
+        col(Slot.starts_at) > utcnow(),
+        col(Slot.id).not_in(taken),
+    )
+
+
+def local(moment: datetime) -> datetime:
+    return moment.astimezone(HELSINKI)
+
+
+def slot_document(slot: Slot, guide: Guide | None = None) -> Document:
+    """A slot with its local time and offset (clients show what the mover's clock says)."""
+    starts, ends = local(slot.starts_at), local(slot.ends_at)
+    return {
+        "id": slot.id,
+        "guide_id": slot.guide_id,
+        "guide_name": guide.display_name if guide else None,
+        "starts_at": slot.starts_at,
+        "ends_at": slot.ends_at,
+        "local_start": starts.replace(tzinfo=None).isoformat(timespec="minutes"),
+        "local_end": ends.replace(tzinfo=None).isoformat(timespec="minutes"),
+        "utc_offset": starts.strftime("%z")[:3] + ":" + starts.strftime("%z")[3:],
+        "time_zone": "Europe/Helsinki",
+        "modes": list(slot.modes),
+        "place": slot.place.as_dict() if slot.place else None,
+    }
+
+
+async def free_slots(
+    *,
+    session: AsyncSession,
+    municipality_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    guide_id: uuid.UUID | None = None,
+    mode: str | None = None,
+) -> list[tuple[Slot, Guide]]:
+    """Bookable slots in a window, soonest first, with their (active) guides."""
+    dialect = session.get_bind().dialect.name
+    statement = (
+        select(Slot, Guide)
+        .join(Guide, col(Guide.id) == col(Slot.guide_id))
+        .where(
+            col(Slot.id).in_(_free_slots(municipality_id)),
+            col(Slot.starts_at) >= start,
+            col(Slot.starts_at) < end,
+            col(Guide.status) == GuideStatus.active,
+        )
+        .order_by(col(Slot.starts_at), col(Slot.id))
+    )
+    if guide_id is not None:
+        statement = statement.where(col(Slot.guide_id) == guide_id)
+    if mode is not None:
+        statement = statement.where(json_array_contains(Slot.modes, mode, dialect))
+    return [(slot, guide) for slot, guide in await session.exec(statement)]
+
+
+def _overlap_error(error: IntegrityError) -> Conflict | None:
+    text = str(error.orig).lower()
+    if "ex_slot_no_overlap" in text or "exclusion" in text or "conflicting key" in text:
+        return Conflict("The slot overlaps another slot of this host.", code="slot-overlap")
+    return None
+
+
+async def add_slot(*, session: AsyncSession, guide: Guide, data: SlotCreate) -> Slot:
+    """One slot; the database refuses an overlap with the host's other slots."""
+    slot = Slot(
+        municipality_id=guide.municipality_id,
+        guide_id=guide.id,
+        starts_at=data.starts_at.astimezone(UTC),
+        ends_at=data.ends_at.astimezone(UTC),
+        modes=list(data.modes),
+        place=data.place,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(slot)
+            await session.flush()
+    except IntegrityError as error:
+        conflict = _overlap_error(error)
+        if conflict is None:
+            raise
+        raise conflict from error
+    await content_version.bump_municipal(
+        session=session, municipality_id=guide.municipality_id, kind=SLOT_KIND
+    )
+    return slot
+
+
+@dataclass
+class Expansion:
+    """What a weekly rule became: the slots made and the dates it could not use."""
+
+    rule: SlotRule
+    created: list[Slot] = field(default_factory=list)
+    skipped: list[Document] = field(default_factory=list)
+    shifted: list[Document] = field(default_factory=list)
+
+
+def wall_clock(day: date, rule: SlotRuleCreate | SlotRule) -> tuple[datetime | None, str | None]:
+    """The aware start of a rule's slot on `day` and what was special about it.
+
+    - Nonexistent (spring forward, e.g. 2026-03-29 03:30): None, or shifted an hour on
+      when the rule asks to shift.
+    - Ambiguous (fall back, e.g. 2026-10-25 03:30 twice): the first occurrence (summer
+      time), deliberately, so the slot is never moved by the clock change.
+    """
+    naive = datetime.combine(day, rule.local_start)
+    first = naive.replace(tzinfo=HELSINKI, fold=0)
+    if first.astimezone(UTC).astimezone(HELSINKI).replace(tzinfo=None) != naive:
+        if getattr(rule, "on_nonexistent_time", "skip") == "shift":
+            return (naive + timedelta(hours=1)).replace(tzinfo=HELSINKI), "shifted"
+        return None, "nonexistent-local-time"
+    if first.utcoffset() != naive.replace(tzinfo=HELSINKI, fold=1).utcoffset():
+        return first, "ambiguous-local-time"
+    return first, None
+
+
+async def add_rule(
+    *, session: AsyncSession, guide: Guide, data: SlotRuleCreate, weeks: int
+) -> Expansion:
+    """A weekly rule expanded into slots for the coming `weeks` (within its validity)."""
+    rule = SlotRule(
+        municipality_id=guide.municipality_id,
+        guide_id=guide.id,
+        weekday=data.weekday,
+        local_start=data.local_start,
+        duration_minutes=data.duration_minutes,
+        modes=list(data.modes),
+        place=data.place,
+        valid_from=data.valid_from,
+        valid_until=data.valid_until,
+    )
+    session.add(rule)
+    await session.flush()
+    expansion = Expansion(rule=rule)
+    today = utcnow().astimezone(HELSINKI).date()
+    horizon = min(data.valid_until, max(today, data.valid_from) + timedelta(weeks=weeks))
+    day = data.valid_from + timedelta(days=(data.weekday - data.valid_from.weekday()) % 7)
+    while day <= horizon:
+        starts, note = wall_clock(day, data)
+        if starts is None:
+            expansion.skipped.append({"date": day, "reason": note})
+        else:
+            if note == "shifted":
+                expansion.shifted.append({"date": day, "reason": "nonexistent-local-time"})
+            ends = starts.astimezone(UTC) + timedelta(minutes=data.duration_minutes)
+            slot = Slot(
+                municipality_id=guide.municipality_id,
+                guide_id=guide.id,
+                starts_at=starts.astimezone(UTC),
+                ends_at=ends,
+                modes=list(data.modes),
+                place=data.place,
+                rule_id=rule.id,
+            )
+            try:
+                async with session.begin_nested():
+                    session.add(slot)
+                    await session.flush()
+                expansion.created.append(slot)
+            except IntegrityError as error:
+                if _overlap_error(error) is None:
+                    raise
+                expansion.skipped.append({"date": day, "reason": "overlaps-another-slot"})
+        day += timedelta(days=7)
+    await content_version.bump_municipal(
+        session=session, municipality_id=guide.municipality_id, kind=SLOT_KIND
+    )
+    return expansion
+
+
+async def remove_slot(*, session: AsyncSession, slot: Slot) -> None:
+    """A slot with an active booking stays: cancel or decline the booking first."""
+    booked = (
+        await session.exec(
+            select(Booking.id).where(
+                col(Booking.slot_id) == slot.id, col(Booking.status).in_(ACTIVE_STATUSES)
+            )
+        )
+    ).first()
+    if booked is not None:
+        raise Conflict(
+            "The slot is booked; decline or cancel the booking first.", code="slot-booked"
+        )
+    await session.delete(slot)
+    await session.flush()
+    await content_version.bump_municipal(
+        session=session, municipality_id=slot.municipality_id, kind=SLOT_KIND
+    )
+
+
+async def get_slot(
+    *, session: AsyncSession, municipality_id: uuid.UUID, slot_id: uuid.UUID
+) -> Slot:
+    slot = await session.get(Slot, slot_id)
+    if slot is None or slot.municipality_id != municipality_id:
+        raise NotFound("No such slot.")
+    return slot
