@@ -14,11 +14,11 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.db import create_session_factory
+from app.core.time import utcnow
 from app.main import create_app
-from app.models.booking import Booking, InfoPackageRequest, Message
+from app.models.booking import Booking, InfoPackageRequest
 from app.models.outbox import OutboxEmail
 from app.services.privacy import purge
-from app.core.time import utcnow
 from tests.conftest import Database, assert_problem
 from tests.test_guides import GUIDE, make_guide, make_slot, next_week_at
 
@@ -41,9 +41,13 @@ def booking_body(slot_id: str, **changes: Any) -> dict[str, Any]:
     }
 
 
-async def guide_with_slots(client: httpx.AsyncClient, auth: Any, count: int = 2) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+async def guide_with_slots(
+    client: httpx.AsyncClient, auth: Any, count: int = 2
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     guide = await make_guide(client, auth)
-    slots = [await make_slot(client, auth, guide["id"], next_week_at(9 + 2 * i)) for i in range(count)]
+    slots = [
+        await make_slot(client, auth, guide["id"], next_week_at(9 + 2 * i)) for i in range(count)
+    ]
     return guide, slots
 
 
@@ -78,7 +82,9 @@ async def test_book_view_reschedule_cancel_through_the_link(
     # the slot is no longer offered
     offered = (await client.get(f"{BASE}/slots", params={"guide": guide["id"]})).json()
     assert [s["id"] for s in offered["items"]] == [other["id"]]
-    moved = await client.post(f"{url}/reschedule", params={"token": token}, json={"slot_id": other["id"]})
+    moved = await client.post(
+        f"{url}/reschedule", params={"token": token}, json={"slot_id": other["id"]}
+    )
     assert moved.status_code == 200, moved.text
     new_token = token_of(moved.json()["manage_url"])
     assert new_token != token
@@ -95,16 +101,26 @@ async def test_book_view_reschedule_cancel_through_the_link(
     assert b"METHOD:CANCEL" in ics.content
 
 
-async def test_second_booking_of_the_same_slot_is_409(client: httpx.AsyncClient, auth: Any, session: AsyncSession) -> None:
+async def test_second_booking_of_the_same_slot_is_409(
+    client: httpx.AsyncClient, auth: Any, session: AsyncSession
+) -> None:
     _, (slot, _) = await guide_with_slots(client, auth)
     assert (await client.post(f"{BASE}/bookings", json=booking_body(slot["id"]))).status_code == 201
-    second = await client.post(f"{BASE}/bookings", json=booking_body(slot["id"], email="other@example.org"))
+    second = await client.post(
+        f"{BASE}/bookings", json=booking_body(slot["id"], email="other@example.org")
+    )
     assert_problem(second, 409, "slot-taken")
-    count = (await session.exec(select(func.count()).select_from(Booking).where(col(Booking.slot_id) == uuid.UUID(slot["id"]))))  # type: ignore[call-overload]
+    count = await session.exec(
+        select(func.count())
+        .select_from(Booking)
+        .where(col(Booking.slot_id) == uuid.UUID(slot["id"]))
+    )  # type: ignore[call-overload]
     assert count.one()[0] == 1
 
 
-async def test_idempotency_key_returns_the_same_booking(client: httpx.AsyncClient, auth: Any) -> None:
+async def test_idempotency_key_returns_the_same_booking(
+    client: httpx.AsyncClient, auth: Any
+) -> None:
     _, (slot, _) = await guide_with_slots(client, auth)
     headers = {"Idempotency-Key": "retry-me-1"}
     first = await client.post(f"{BASE}/bookings", json=booking_body(slot["id"]), headers=headers)
@@ -113,7 +129,9 @@ async def test_idempotency_key_returns_the_same_booking(client: httpx.AsyncClien
     assert again.json()["id"] == first.json()["id"]
     assert again.headers["idempotent-replayed"] == "true"
     assert again.json()["manage_url"] is None
-    different = await client.post(f"{BASE}/bookings", json=booking_body(slot["id"], name="Someone Else"), headers=headers)
+    different = await client.post(
+        f"{BASE}/bookings", json=booking_body(slot["id"], name="Someone Else"), headers=headers
+    )
     assert_problem(different, 422, "idempotency-key-reused")
 
 
@@ -134,7 +152,9 @@ async def test_bad_booking_input_is_422_and_books_nothing(
     client: httpx.AsyncClient, auth: Any, change: dict[str, Any], field: str
 ) -> None:
     guide, (slot, _) = await guide_with_slots(client, auth)
-    body = assert_problem(await client.post(f"{BASE}/bookings", json=booking_body(slot["id"], **change)), 422)
+    body = assert_problem(
+        await client.post(f"{BASE}/bookings", json=booking_body(slot["id"], **change)), 422
+    )
     assert any(e["field"].startswith(field) for e in body["errors"]), body
     assert (await client.get(f"{BASE}/slots", params={"guide": guide["id"]})).json()["total"] == 2
 
@@ -143,23 +163,35 @@ async def test_unknown_slot_is_422_and_past_slot_409(client: httpx.AsyncClient, 
     assert_problem(await client.post(f"{BASE}/bookings", json=booking_body(str(uuid.uuid4()))), 422)
     guide = await make_guide(client, auth)
     past = await make_slot(client, auth, guide["id"], next_week_at(10, days=-3))
-    assert_problem(await client.post(f"{BASE}/bookings", json=booking_body(past["id"])), 409, "slot-unavailable")
+    assert_problem(
+        await client.post(f"{BASE}/bookings", json=booking_body(past["id"])),
+        409,
+        "slot-unavailable",
+    )
 
 
-async def test_the_host_confirms_with_a_link_and_admins_see_all(client: httpx.AsyncClient, auth: Any, session: AsyncSession) -> None:
+async def test_the_host_confirms_with_a_link_and_admins_see_all(
+    client: httpx.AsyncClient, auth: Any, session: AsyncSession
+) -> None:
     _, (slot, _) = await guide_with_slots(client, auth)
     booking = (await client.post(f"{BASE}/bookings", json=booking_body(slot["id"]))).json()
     url = f"{BASE}/bookings/{booking['id']}"
     confirmed = await client.post(
-        f"{url}/confirm", json={"meeting_link": "https://teams.example.org/meet/123"}, headers=auth("kemijarvi-guide")
+        f"{url}/confirm",
+        json={"meeting_link": "https://teams.example.org/meet/123"},
+        headers=auth("kemijarvi-guide"),
     )
     assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json()["status"] == "confirmed"
     assert confirmed.json()["meeting_link"] == "https://teams.example.org/meet/123"
     viewed = (await client.get(url, params={"token": token_of(booking["manage_url"])})).json()
     assert viewed["meeting_link"] == "https://teams.example.org/meet/123"
-    assert (await client.get(f"{BASE}/bookings", headers=auth("kemijarvi-guide"))).json()["total"] == 1
-    assert (await client.get(f"{BASE}/bookings", headers=auth("kemijarvi-admin"))).json()["total"] == 1
+    assert (await client.get(f"{BASE}/bookings", headers=auth("kemijarvi-guide"))).json()[
+        "total"
+    ] == 1
+    assert (await client.get(f"{BASE}/bookings", headers=auth("kemijarvi-admin"))).json()[
+        "total"
+    ] == 1
     assert_problem(await client.get(f"{BASE}/bookings", headers=auth("posio-admin")), 404)
     assert_problem(await client.get(f"{BASE}/bookings", headers=auth("kemijarvi-editor")), 403)
     assert_problem(await client.get(f"{BASE}/bookings"), 401)
@@ -178,7 +210,9 @@ async def test_get_never_changes_state(client: httpx.AsyncClient, auth: Any) -> 
     assert (await client.get(url, params={"token": token})).json()["status"] == "pending"
 
 
-async def test_the_mover_erases_their_booking(client: httpx.AsyncClient, auth: Any, session: AsyncSession) -> None:
+async def test_the_mover_erases_their_booking(
+    client: httpx.AsyncClient, auth: Any, session: AsyncSession
+) -> None:
     guide, (slot, _) = await guide_with_slots(client, auth)
     booking = (await client.post(f"{BASE}/bookings", json=booking_body(slot["id"]))).json()
     url = f"{BASE}/bookings/{booking['id']}"
@@ -201,10 +235,26 @@ async def test_staff_erase_on_request_and_purge_after_a_year(
 ) -> None:
     _, (slot, other) = await guide_with_slots(client, auth)
     first = (await client.post(f"{BASE}/bookings", json=booking_body(slot["id"]))).json()
-    second = (await client.post(f"{BASE}/bookings", json=booking_body(other["id"], email="b@example.org"))).json()
-    assert_problem(await client.post(f"{BASE}/bookings/{first['id']}/erase", headers=auth("kemijarvi-guide")), 403)
-    assert (await client.post(f"{BASE}/bookings/{first['id']}/erase", headers=auth("kemijarvi-admin"))).status_code == 204
-    await client.post(f"{BASE}/messages", json={"name": "A", "email": "a@example.org", "topic": "housing", "text": "Hi", "consent": True})
+    second = (
+        await client.post(f"{BASE}/bookings", json=booking_body(other["id"], email="b@example.org"))
+    ).json()
+    assert_problem(
+        await client.post(f"{BASE}/bookings/{first['id']}/erase", headers=auth("kemijarvi-guide")),
+        403,
+    )
+    assert (
+        await client.post(f"{BASE}/bookings/{first['id']}/erase", headers=auth("kemijarvi-admin"))
+    ).status_code == 204
+    await client.post(
+        f"{BASE}/messages",
+        json={
+            "name": "A",
+            "email": "a@example.org",
+            "topic": "housing",
+            "text": "Hi",
+            "consent": True,
+        },
+    )
     report = await purge(session=session, inactive_since=utcnow() + timedelta(days=1))
     assert report.bookings == 1  # the other one was already erased
     assert report.messages >= 1
@@ -217,35 +267,63 @@ async def test_staff_erase_on_request_and_purge_after_a_year(
 async def test_nothing_personal_on_public_endpoints(client: httpx.AsyncClient, auth: Any) -> None:
     guide, (slot, _) = await guide_with_slots(client, auth)
     await client.post(f"{BASE}/bookings", json=booking_body(slot["id"]))
-    for path in (f"{BASE}/slots", f"{BASE}/guides", f"{BASE}/guides/{guide['id']}", f"{BASE}/service-cards"):
+    for path in (
+        f"{BASE}/slots",
+        f"{BASE}/guides",
+        f"{BASE}/guides/{guide['id']}",
+        f"{BASE}/service-cards",
+    ):
         text = (await client.get(path)).text
         assert "maija" not in text.lower(), path
         assert "+358401234567" not in text, path
 
 
 async def test_public_posts_are_rate_limited(client: httpx.AsyncClient, database: Database) -> None:
-    body = {"name": "A", "email": "a@example.org", "topic": "housing", "text": "Hi", "consent": True}
+    body = {
+        "name": "A",
+        "email": "a@example.org",
+        "topic": "housing",
+        "text": "Hi",
+        "consent": True,
+    }
     limit = database.settings.public_post_limit_per_minute
-    statuses = [(await client.post(f"{BASE}/messages", json=body)).status_code for _ in range(limit)]
+    statuses = [
+        (await client.post(f"{BASE}/messages", json=body)).status_code for _ in range(limit)
+    ]
     assert set(statuses) == {201}
     limited = await client.post(f"{BASE}/messages", json=body)
     assert_problem(limited, 429, "rate-limited")
     assert int(limited.headers["retry-after"]) >= 1
 
 
-async def test_ask_by_message_and_get_a_reply(client: httpx.AsyncClient, auth: Any, session: AsyncSession) -> None:
-    body = {"name": "Maija", "email": "maija@example.org", "topic": "housing", "text": "Is there a rental flat?", "language": "en", "consent": True}
+async def test_ask_by_message_and_get_a_reply(
+    client: httpx.AsyncClient, auth: Any, session: AsyncSession
+) -> None:
+    body = {
+        "name": "Maija",
+        "email": "maija@example.org",
+        "topic": "housing",
+        "text": "Is there a rental flat?",
+        "language": "en",
+        "consent": True,
+    }
     created = await client.post(f"{BASE}/messages", json=body)
     assert created.status_code == 201
     assert "maija" not in created.text.lower()
     assert_problem(await client.post(f"{BASE}/messages", json={**body, "consent": False}), 422)
     assert_problem(await client.get(f"{BASE}/messages"), 401)
     assert_problem(await client.get(f"{BASE}/messages", headers=auth("posio-admin")), 404)
-    inbox = (await client.get(f"{BASE}/messages", params={"status": "open"}, headers=auth("kemijarvi-comms"))).json()
+    inbox = (
+        await client.get(
+            f"{BASE}/messages", params={"status": "open"}, headers=auth("kemijarvi-comms")
+        )
+    ).json()
     assert inbox["total"] == 1
     message_id = inbox["items"][0]["id"]
     replied = await client.post(
-        f"{BASE}/messages/{message_id}/reply", json={"reply": "Yes: see Kemijärven Vuokratalot."}, headers=auth("kemijarvi-comms")
+        f"{BASE}/messages/{message_id}/reply",
+        json={"reply": "Yes: see Kemijärven Vuokratalot."},
+        headers=auth("kemijarvi-comms"),
     )
     assert replied.status_code == 200, replied.text
     assert replied.json()["status"] == "answered"
@@ -254,8 +332,15 @@ async def test_ask_by_message_and_get_a_reply(client: httpx.AsyncClient, auth: A
     assert "Vuokratalot" in emails[0].body_text
 
 
-async def test_order_the_info_package_and_unsubscribe(client: httpx.AsyncClient, session: AsyncSession) -> None:
-    body = {"email": "maija@example.org", "language": "en", "topics": ["rentals", "daycare"], "consent": True}
+async def test_order_the_info_package_and_unsubscribe(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    body = {
+        "email": "maija@example.org",
+        "language": "en",
+        "topics": ["rentals", "daycare"],
+        "consent": True,
+    }
     created = await client.post(f"{BASE}/info-package-requests", json=body)
     assert created.status_code == 201, created.text
     request_id = created.json()["id"]
@@ -272,8 +357,15 @@ async def test_order_the_info_package_and_unsubscribe(client: httpx.AsyncClient,
     assert row is not None
     await session.refresh(row)
     assert row.email is None
-    assert_problem(await client.post(f"{BASE}/info-package-requests", json={**body, "topics": ["space-travel"]}), 422)
-    assert_problem(await client.post(f"{BASE}/info-package-requests", json={**body, "consent": False}), 422)
+    assert_problem(
+        await client.post(
+            f"{BASE}/info-package-requests", json={**body, "topics": ["space-travel"]}
+        ),
+        422,
+    )
+    assert_problem(
+        await client.post(f"{BASE}/info-package-requests", json={**body, "consent": False}), 422
+    )
 
 
 async def test_twenty_concurrent_bookings_of_one_slot_make_one(database: Database) -> None:
@@ -281,31 +373,57 @@ async def test_twenty_concurrent_bookings_of_one_slot_make_one(database: Databas
     if database.dialect != "postgresql":
         pytest.skip("PostgreSQL only: SQLite serialises writers, there is no race to prove")
     started = utcnow()
-    app: Any = create_app(database.settings, session_factory=create_session_factory(database.engine))
+    app: Any = create_app(
+        database.settings, session_factory=create_session_factory(database.engine)
+    )
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     admin = {"Authorization": ""}
     from tests.conftest import bearer
 
     admin = bearer(database, "kemijarvi-admin@example.org")
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        guide = (await client.post(f"{BASE}/guides", json={**GUIDE, "user_email": None, "display_name": "Race"}, headers=admin)).json()
+        guide = (
+            await client.post(
+                f"{BASE}/guides",
+                json={**GUIDE, "user_email": None, "display_name": "Race"},
+                headers=admin,
+            )
+        ).json()
         await client.post(f"{BASE}/guides/{guide['id']}/activate", headers=admin)
         start = next_week_at(12, days=9)
-        slot = (await client.post(
-            f"{BASE}/guides/{guide['id']}/slots",
-            json={"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=1)).isoformat(), "modes": ["remote"]},
-            headers=admin,
-        )).json()
-        app.state.settings = database.settings.model_copy(update={"public_post_limit_per_minute": 1000})
-        responses = await asyncio.gather(*[
-            client.post(f"{BASE}/bookings", json=booking_body(slot["id"], email=f"m{i}@example.org"))
-            for i in range(20)
-        ])
+        slot = (
+            await client.post(
+                f"{BASE}/guides/{guide['id']}/slots",
+                json={
+                    "starts_at": start.isoformat(),
+                    "ends_at": (start + timedelta(hours=1)).isoformat(),
+                    "modes": ["remote"],
+                },
+                headers=admin,
+            )
+        ).json()
+        app.state.settings = database.settings.model_copy(
+            update={"public_post_limit_per_minute": 1000}
+        )
+        responses = await asyncio.gather(
+            *[
+                client.post(
+                    f"{BASE}/bookings", json=booking_body(slot["id"], email=f"m{i}@example.org")
+                )
+                for i in range(20)
+            ]
+        )
     statuses = sorted(r.status_code for r in responses)
-    assert statuses == [201] + [409] * 19, [r.text for r in responses if r.status_code not in (201, 409)]
+    assert statuses == [201] + [409] * 19, [
+        r.text for r in responses if r.status_code not in (201, 409)
+    ]
     assert all(r.json()["code"] == "slot-taken" for r in responses if r.status_code == 409)
     async with AsyncSession(database.engine) as check:
-        count = (await check.exec(select(func.count()).select_from(Booking).where(col(Booking.slot_id) == uuid.UUID(slot["id"]))))  # type: ignore[call-overload]
+        count = await check.exec(
+            select(func.count())
+            .select_from(Booking)
+            .where(col(Booking.slot_id) == uuid.UUID(slot["id"]))
+        )  # type: ignore[call-overload]
         assert count.one()[0] == 1
         # leave the shared database as it was
         from sqlalchemy import delete

@@ -14,7 +14,10 @@ SLOTS = "/api/v1/municipalities/kemijarvi/slots"
 
 GUIDE = {
     "display_name": "Aino Kalastaja",
-    "bio": {"fi": "Kalastan Kemijärvellä ympäri vuoden.", "en": "I fish on Lake Kemijärvi all year."},
+    "bio": {
+        "fi": "Kalastan Kemijärvellä ympäri vuoden.",
+        "en": "I fish on Lake Kemijärvi all year.",
+    },
     "languages": ["fi", "EN"],
     "expertise": ["fishing", "housing"],
     "modes": ["live", "remote"],
@@ -33,7 +36,9 @@ async def make_guide(
     assert response.status_code == 201, response.text
     guide: dict[str, Any] = response.json()
     if activate:
-        activated = await client.post(f"{GUIDES}/{guide['id']}/activate", headers=auth("kemijarvi-admin"))
+        activated = await client.post(
+            f"{GUIDES}/{guide['id']}/activate", headers=auth("kemijarvi-admin")
+        )
         assert activated.status_code == 200, activated.text
         guide = activated.json()
     return guide
@@ -45,22 +50,39 @@ def next_week_at(hour: int, days: int = 7) -> datetime:
 
 
 async def make_slot(
-    client: httpx.AsyncClient, auth: Any, guide_id: str, start: datetime, modes: list[str] | None = None
+    client: httpx.AsyncClient,
+    auth: Any,
+    guide_id: str,
+    start: datetime,
+    modes: list[str] | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "starts_at": start.isoformat(),
         "ends_at": (start + timedelta(hours=1)).isoformat(),
         "modes": modes or ["remote", "phone"],
     }
-    response = await client.post(f"{GUIDES}/{guide_id}/slots", json=body, headers=auth("kemijarvi-guide"))
+    response = await client.post(
+        f"{GUIDES}/{guide_id}/slots", json=body, headers=auth("kemijarvi-guide")
+    )
     assert response.status_code == 201, response.text
     slot: dict[str, Any] = response.json()
     return slot
 
 
-async def test_directory_shows_public_fields_and_filters(client: httpx.AsyncClient, auth: Any) -> None:
+async def test_directory_shows_public_fields_and_filters(
+    client: httpx.AsyncClient, auth: Any
+) -> None:
     guide = await make_guide(client, auth)
-    await make_guide(client, auth, {"display_name": "Pekka Puhelin", "languages": ["fi"], "expertise": ["hunting"], "modes": ["phone"]})
+    await make_guide(
+        client,
+        auth,
+        {
+            "display_name": "Pekka Puhelin",
+            "languages": ["fi"],
+            "expertise": ["hunting"],
+            "modes": ["phone"],
+        },
+    )
     listed = (await client.get(GUIDES, params={"lang": "en"})).json()
     assert listed["total"] == 2
     aino = next(g for g in listed["items"] if g["id"] == guide["id"])
@@ -94,19 +116,27 @@ async def test_a_guide_edits_only_their_own_profile(client: httpx.AsyncClient, a
     url = f"{GUIDES}/{own['id']}"
     etag = (await client.get(url, headers=auth("kemijarvi-guide"))).headers["etag"]
     edited = await client.patch(
-        url, json={"expertise": ["fishing", "textiles"]}, headers={**auth("kemijarvi-guide"), "If-Match": etag}
+        url,
+        json={"expertise": ["fishing", "textiles"]},
+        headers={**auth("kemijarvi-guide"), "If-Match": etag},
     )
     assert edited.status_code == 200, edited.text
     assert edited.json()["expertise"] == ["fishing", "textiles"]
     etag = edited.headers["etag"]
     assert_problem(
-        await client.patch(url, json={"term_end": "2030-01-01"}, headers={**auth("kemijarvi-guide"), "If-Match": etag}),
+        await client.patch(
+            url,
+            json={"term_end": "2030-01-01"},
+            headers={**auth("kemijarvi-guide"), "If-Match": etag},
+        ),
         403,
     )
     other_etag = (await client.get(f"{GUIDES}/{other['id']}")).headers["etag"]
     assert_problem(
         await client.patch(
-            f"{GUIDES}/{other['id']}", json={"display_name": "X"}, headers={**auth("kemijarvi-guide"), "If-Match": other_etag}
+            f"{GUIDES}/{other['id']}",
+            json={"display_name": "X"},
+            headers={**auth("kemijarvi-guide"), "If-Match": other_etag},
         ),
         403,
     )
@@ -117,22 +147,34 @@ async def test_a_guide_edits_only_their_own_profile(client: httpx.AsyncClient, a
 async def test_term_and_successor(client: httpx.AsyncClient, auth: Any) -> None:
     guide = await make_guide(client, auth)
     assert guide["status"] == "active"
-    staff_view = (await client.get(f"{GUIDES}/{guide['id']}", headers=auth("kemijarvi-admin"))).json()
+    staff_view = (
+        await client.get(f"{GUIDES}/{guide['id']}", headers=auth("kemijarvi-admin"))
+    ).json()
     start, end = staff_view["term_start"], staff_view["term_end"]
     assert (datetime.fromisoformat(end) - datetime.fromisoformat(start)).days == 365
     successor = await make_guide(client, auth, {"display_name": "Seuraaja"}, activate=False)
     nominated = await client.post(
-        f"{GUIDES}/{guide['id']}/successor", json={"successor_id": successor["id"]}, headers=auth("kemijarvi-guide")
+        f"{GUIDES}/{guide['id']}/successor",
+        json={"successor_id": successor["id"]},
+        headers=auth("kemijarvi-guide"),
     )
     assert nominated.status_code == 200, nominated.text
     assert_problem(
-        await client.post(f"{GUIDES}/{guide['id']}/successor/confirm", headers=auth("kemijarvi-guide")), 403
+        await client.post(
+            f"{GUIDES}/{guide['id']}/successor/confirm", headers=auth("kemijarvi-guide")
+        ),
+        403,
     )
-    confirmed = await client.post(f"{GUIDES}/{guide['id']}/successor/confirm", headers=auth("kemijarvi-admin"))
+    confirmed = await client.post(
+        f"{GUIDES}/{guide['id']}/successor/confirm", headers=auth("kemijarvi-admin")
+    )
     assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json()["status"] == "active"
     assert confirmed.json()["term_start"] == end
-    assert_problem(await client.post(f"{GUIDES}/{successor['id']}/activate", headers=auth("kemijarvi-admin")), 409)
+    assert_problem(
+        await client.post(f"{GUIDES}/{successor['id']}/activate", headers=auth("kemijarvi-admin")),
+        409,
+    )
 
 
 async def test_slots_of_one_host_never_overlap(client: httpx.AsyncClient, auth: Any) -> None:
@@ -144,7 +186,9 @@ async def test_slots_of_one_host_never_overlap(client: httpx.AsyncClient, auth: 
         "ends_at": (start + timedelta(minutes=90)).isoformat(),
         "modes": ["phone"],
     }
-    response = await client.post(f"{GUIDES}/{guide['id']}/slots", json=overlapping, headers=auth("kemijarvi-guide"))
+    response = await client.post(
+        f"{GUIDES}/{guide['id']}/slots", json=overlapping, headers=auth("kemijarvi-guide")
+    )
     assert_problem(response, 409, "slot-overlap")
     adjacent = await make_slot(client, auth, guide["id"], start + timedelta(hours=1))
     assert adjacent["local_start"].endswith("11:00")
@@ -159,8 +203,16 @@ async def test_slot_input_is_checked(client: httpx.AsyncClient, auth: Any) -> No
     for body in (
         {"starts_at": "2027-01-01T10:00:00", "ends_at": "2027-01-01T11:00:00", "modes": ["phone"]},
         {"starts_at": start.isoformat(), "ends_at": start.isoformat(), "modes": ["phone"]},
-        {"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=1)).isoformat(), "modes": ["live"]},
-        {"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=1)).isoformat(), "modes": ["teleport"]},
+        {
+            "starts_at": start.isoformat(),
+            "ends_at": (start + timedelta(hours=1)).isoformat(),
+            "modes": ["live"],
+        },
+        {
+            "starts_at": start.isoformat(),
+            "ends_at": (start + timedelta(hours=1)).isoformat(),
+            "modes": ["teleport"],
+        },
     ):
         assert_problem(await client.post(url, json=body, headers=auth("kemijarvi-guide")), 422)
     assert (await client.get(SLOTS)).json()["total"] == 0
@@ -178,20 +230,41 @@ async def test_public_slots_say_local_time_and_offset(client: httpx.AsyncClient,
     assert datetime.fromisoformat(slot["starts_at"]) == start
     assert (await client.get(SLOTS, params={"mode": "live"})).json()["total"] == 0
     assert_problem(await client.get(SLOTS, params={"from": "2027-01-01T00:00:00"}), 422)
-    assert_problem(await client.get(SLOTS, params={"from": "2027-01-01T00:00:00Z", "to": "2027-12-01T00:00:00Z"}), 422)
+    assert_problem(
+        await client.get(
+            SLOTS, params={"from": "2027-01-01T00:00:00Z", "to": "2027-12-01T00:00:00Z"}
+        ),
+        422,
+    )
 
 
 def _rule(weekday: int, local: str, start: str, end: str, **extra: Any) -> dict[str, Any]:
-    return {"weekday": weekday, "local_start": local, "duration_minutes": 45, "modes": ["phone"],
-            "valid_from": start, "valid_until": end, **extra}
+    return {
+        "weekday": weekday,
+        "local_start": local,
+        "duration_minutes": 45,
+        "modes": ["phone"],
+        "valid_from": start,
+        "valid_until": end,
+        **extra,
+    }
 
 
-async def test_spring_forward_nonexistent_time_is_skipped_or_shifted(client: httpx.AsyncClient, auth: Any) -> None:
+async def test_spring_forward_nonexistent_time_is_skipped_or_shifted(
+    client: httpx.AsyncClient, auth: Any
+) -> None:
     guide = await make_guide(client, auth)
     url = f"{GUIDES}/{guide['id']}/slot-rules"
-    skipped = (await client.post(url, json=_rule(6, "03:30", "2026-03-22", "2026-04-05"), headers=auth("kemijarvi-guide"))).json()
+    skipped = (
+        await client.post(
+            url, json=_rule(6, "03:30", "2026-03-22", "2026-04-05"), headers=auth("kemijarvi-guide")
+        )
+    ).json()
     assert skipped["skipped"] == [{"date": "2026-03-29", "reason": "nonexistent-local-time"}]
-    assert [s["local_start"] for s in skipped["created"]] == ["2026-03-22T03:30", "2026-04-05T03:30"]
+    assert [s["local_start"] for s in skipped["created"]] == [
+        "2026-03-22T03:30",
+        "2026-04-05T03:30",
+    ]
     other = await make_guide(client, auth, {"display_name": "Toinen"})
     shifted = await client.post(
         f"{GUIDES}/{other['id']}/slot-rules",
@@ -204,10 +277,14 @@ async def test_spring_forward_nonexistent_time_is_skipped_or_shifted(client: htt
     assert shifted.json()["shifted"] == [{"date": "2026-03-29", "reason": "nonexistent-local-time"}]
 
 
-async def test_fall_back_ambiguous_time_takes_the_first_occurrence(client: httpx.AsyncClient, auth: Any) -> None:
+async def test_fall_back_ambiguous_time_takes_the_first_occurrence(
+    client: httpx.AsyncClient, auth: Any
+) -> None:
     guide = await make_guide(client, auth)
     response = await client.post(
-        f"{GUIDES}/{guide['id']}/slot-rules", json=_rule(6, "03:30", "2026-10-25", "2026-10-25"), headers=auth("kemijarvi-guide")
+        f"{GUIDES}/{guide['id']}/slot-rules",
+        json=_rule(6, "03:30", "2026-10-25", "2026-10-25"),
+        headers=auth("kemijarvi-guide"),
     )
     (slot,) = response.json()["created"]
     assert slot["local_start"] == "2026-10-25T03:30"
@@ -215,13 +292,17 @@ async def test_fall_back_ambiguous_time_takes_the_first_occurrence(client: httpx
     assert datetime.fromisoformat(slot["starts_at"]) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("start", "end"), [("2026-03-22", "2026-04-05"), ("2026-10-18", "2026-11-01")])
+@pytest.mark.parametrize(
+    ("start", "end"), [("2026-03-22", "2026-04-05"), ("2026-10-18", "2026-11-01")]
+)
 async def test_weekly_slots_keep_their_wall_clock_time_across_the_change(
     client: httpx.AsyncClient, auth: Any, start: str, end: str
 ) -> None:
     guide = await make_guide(client, auth)
     response = await client.post(
-        f"{GUIDES}/{guide['id']}/slot-rules", json=_rule(6, "10:00", start, end), headers=auth("kemijarvi-guide")
+        f"{GUIDES}/{guide['id']}/slot-rules",
+        json=_rule(6, "10:00", start, end),
+        headers=auth("kemijarvi-guide"),
     )
     created = response.json()["created"]
     assert len(created) == 3

@@ -20,6 +20,7 @@ from app.core.errors import (
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.graphql.context import Context, get_context
 from app.graphql.errors import ProblemCodes
+from app.graphql.types.booking import BookingMutations, BookingQueries
 from app.graphql.types.municipality import Municipality, MunicipalityConnection, User
 from app.graphql.types.service_card import (
     ServiceCard,
@@ -172,7 +173,7 @@ async def _editable(info: ContextInfo, municipality: str, card_id: strawberry.ID
 
 
 @strawberry.type
-class Mutation:
+class CardMutations:
     @strawberry.mutation(description="Create a card (editors and admins of the municipality).")
     async def create_service_card(
         self, info: ContextInfo, municipality: str, input: ServiceCardInput
@@ -242,10 +243,11 @@ class Mutation:
 
 
 def build_schema(max_depth: int = 10) -> strawberry.Schema:
-    query = strawberry.tools.merge_types("Query", (Query, CardQueries))
+    query = strawberry.tools.merge_types("Query", (Query, CardQueries, BookingQueries))
+    mutation = strawberry.tools.merge_types("Mutation", (CardMutations, BookingMutations))
     return strawberry.Schema(
         query=query,
-        mutation=Mutation,
+        mutation=mutation,
         extensions=[
             ProblemCodes,
             lambda: ParserCache(maxsize=256),

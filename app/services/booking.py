@@ -14,15 +14,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.config import Settings
+from app.core.db import execute
 from app.core.errors import Conflict, FieldProblem, Forbidden, NotFound, ValidationFailed
 from app.core.pagination import Page, decode_cursor, encode_cursor
 from app.core.security import hash_secret_token, new_secret_token, secret_token_matches
 from app.core.time import utcnow
 from app.models.booking import ACTIVE_STATUSES, Booking, BookingCreate, BookingStatus
 from app.models.guide import Guide, GuideStatus, Slot
+from app.models.municipality import Municipality
 from app.models.outbox import OutboxEmail
 from app.models.user import Role
-from app.services import content_version
+from app.services import content_version, notify
 from app.services.auth import Principal
 from app.services.guide import SLOT_KIND
 
@@ -243,11 +246,12 @@ async def erase(*, session: AsyncSession, booking: Booking) -> Booking:
     name and the manage link)."""
     was_active = booking.status in ACTIVE_STATUSES
     erase_personal_data(booking)
-    await session.execute(
+    await execute(
+        session,
         delete(OutboxEmail).where(
             col(OutboxEmail.dedupe_key).startswith(f"booking:{booking.id}:"),
             col(OutboxEmail.sent_at).is_(None),
-        )
+        ),
     )
     await session.flush()
     if was_active:
@@ -368,3 +372,143 @@ def staff_view(booking: Booking, slot_doc: dict[str, Any], guide: Guide) -> dict
 
 def expiry_of(slot: Slot) -> datetime:
     return slot.ends_at + LINK_VALID_AFTER_MEETING
+
+
+# ---- the flows both front doors use: change, then tell the people concerned ---------------------
+
+
+async def _municipality(session: AsyncSession, municipality_id: uuid.UUID) -> Municipality:
+    municipality = await session.get(Municipality, municipality_id)
+    if municipality is None:
+        raise NotFound("No such municipality.")
+    return municipality
+
+
+@dataclass
+class Outcome:
+    booking: Booking
+    slot: Slot
+    guide: Guide
+    manage_url: str | None = None
+    replayed: bool = False
+
+
+async def book(
+    *,
+    session: AsyncSession,
+    municipality_id: uuid.UUID,
+    slug: str,
+    data: BookingCreate,
+    idempotency_key: str | None,
+    settings: Settings,
+) -> Outcome:
+    """Book, then enqueue the mover's confirmation and the host's notice (same transaction)."""
+    created = await create(
+        session=session,
+        municipality_id=municipality_id,
+        data=data,
+        idempotency_key=idempotency_key,
+    )
+    outcome = Outcome(created.booking, created.slot, created.guide, replayed=created.replayed)
+    if created.token is not None:
+        outcome.manage_url = notify.manage_url(settings, slug, created.booking.id, created.token)
+        await notify.booking_event(
+            session=session,
+            booking=created.booking,
+            slot=created.slot,
+            guide=created.guide,
+            municipality=await _municipality(session, municipality_id),
+            event="received",
+            manage_url=outcome.manage_url,
+            settings=settings,
+        )
+    return outcome
+
+
+async def cancel_and_notify(
+    *, session: AsyncSession, booking: Booking, slot: Slot, guide: Guide, settings: Settings
+) -> Booking:
+    booking = await cancel(session=session, booking=booking)
+    await notify.booking_event(
+        session=session,
+        booking=booking,
+        slot=slot,
+        guide=guide,
+        municipality=await _municipality(session, booking.municipality_id),
+        event="cancelled",
+        manage_url=None,
+        settings=settings,
+    )
+    return booking
+
+
+async def reschedule_and_notify(
+    *,
+    session: AsyncSession,
+    booking: Booking,
+    slug: str,
+    slot_id: uuid.UUID,
+    mode: str | None,
+    settings: Settings,
+) -> Outcome:
+    booking, slot, guide, token = await reschedule(
+        session=session, booking=booking, slot_id=slot_id, mode=mode
+    )
+    url = notify.manage_url(settings, slug, booking.id, token)
+    await notify.booking_event(
+        session=session,
+        booking=booking,
+        slot=slot,
+        guide=guide,
+        municipality=await _municipality(session, booking.municipality_id),
+        event="rescheduled",
+        manage_url=url,
+        settings=settings,
+    )
+    return Outcome(booking, slot, guide, manage_url=url)
+
+
+async def erase_and_notify(
+    *, session: AsyncSession, booking: Booking, slot: Slot, guide: Guide, settings: Settings
+) -> Booking:
+    """Erase; an active booking is thereby cancelled and its host is told."""
+    was_active = booking.status in ACTIVE_STATUSES
+    booking = await erase(session=session, booking=booking)
+    if was_active:
+        await notify.booking_event(
+            session=session,
+            booking=booking,
+            slot=slot,
+            guide=guide,
+            municipality=await _municipality(session, booking.municipality_id),
+            event="cancelled",
+            manage_url=None,
+            settings=settings,
+        )
+    return booking
+
+
+async def decide_and_notify(
+    *,
+    session: AsyncSession,
+    booking: Booking,
+    slot: Slot,
+    guide: Guide,
+    confirm: bool,
+    meeting_link: str | None,
+    settings: Settings,
+) -> Booking:
+    booking = await decide(
+        session=session, booking=booking, confirm=confirm, meeting_link=meeting_link
+    )
+    await notify.booking_event(
+        session=session,
+        booking=booking,
+        slot=slot,
+        guide=guide,
+        municipality=await _municipality(session, booking.municipality_id),
+        event="confirmed" if confirm else "declined",
+        manage_url=None,
+        settings=settings,
+    )
+    return booking

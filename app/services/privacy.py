@@ -7,6 +7,7 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.db import execute
 from app.core.time import utcnow
 from app.models.booking import Booking, InfoPackageRequest, Message
 from app.models.outbox import OutboxEmail
@@ -53,8 +54,8 @@ async def purge(*, session: AsyncSession, inactive_since: datetime) -> PurgeRepo
     ):
         info_package_service.erase_personal_data(request)
         report.info_package_requests += 1
-    sent = await session.execute(
-        delete(OutboxEmail).where(col(OutboxEmail.sent_at) < utcnow() - KEEP_SENT_EMAILS)
+    sent = await execute(
+        session, delete(OutboxEmail).where(col(OutboxEmail.sent_at) < utcnow() - KEEP_SENT_EMAILS)
     )
     report.sent_emails = int(getattr(sent, "rowcount", 0) or 0)
     await session.flush()

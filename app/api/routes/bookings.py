@@ -99,33 +99,24 @@ async def create_booking(
     A retry with the same Idempotency-Key returns the same booking (without the manage
     link, which is only ever shown once and sent by email)."""
     await limit_public_post(request, settings, "booking")
-    created = await booking_service.create(
+    outcome = await booking_service.book(
         session=session,
         municipality_id=municipality.id,
+        slug=municipality.slug,
         data=data,
         idempotency_key=idempotency_key,
+        settings=settings,
     )
-    booking, slot, guide = created.booking, created.slot, created.guide
-    body = _view(booking, slot, guide) | {"manage_url": None, "manage_url_expires_at": None}
-    if created.token is not None:
-        url = notify.manage_url(settings, municipality.slug, booking.id, created.token)
-        body["manage_url"] = url
-        body["manage_url_expires_at"] = booking_service.expiry_of(slot)
-        await notify.booking_event(
-            session=session,
-            booking=booking,
-            slot=slot,
-            guide=guide,
-            municipality=await _municipality(session, municipality.id),
-            event="received",
-            manage_url=url,
-            settings=settings,
-        )
+    booking, slot, guide = outcome.booking, outcome.slot, outcome.guide
+    body = _view(booking, slot, guide) | {
+        "manage_url": outcome.manage_url,
+        "manage_url_expires_at": booking_service.expiry_of(slot) if outcome.manage_url else None,
+    }
     headers = {
         "Location": f"/api/v1/municipalities/{municipality.slug}/bookings/{booking.id}",
         "Cache-Control": "no-store",
     }
-    if created.replayed:
+    if outcome.replayed:
         headers["Idempotent-Replayed"] = "true"
     return send(json_body(body, etag=_etag(booking)), 201, headers)
 
@@ -235,16 +226,8 @@ async def cancel_booking(
     booking, slot, guide = await _managed(
         request, municipality, session, settings, booking_id, token
     )
-    booking = await booking_service.cancel(session=session, booking=booking)
-    await notify.booking_event(
-        session=session,
-        booking=booking,
-        slot=slot,
-        guide=guide,
-        municipality=await _municipality(session, municipality.id),
-        event="cancelled",
-        manage_url=None,
-        settings=settings,
+    booking = await booking_service.cancel_and_notify(
+        session=session, booking=booking, slot=slot, guide=guide, settings=settings
     )
     return send(json_body(_view(booking, slot, guide), etag=_etag(booking)))
 
@@ -267,22 +250,17 @@ async def reschedule_booking(
     it is taken, 409 `slot-taken` and nothing changes. The link rotates: the response
     (and the email) carry the new one; the old one stops working."""
     booking, _, _ = await _managed(request, municipality, session, settings, booking_id, token)
-    booking, slot, guide, new_token = await booking_service.reschedule(
-        session=session, booking=booking, slot_id=data.slot_id, mode=data.mode
-    )
-    url = notify.manage_url(settings, municipality.slug, booking.id, new_token)
-    await notify.booking_event(
+    outcome = await booking_service.reschedule_and_notify(
         session=session,
         booking=booking,
-        slot=slot,
-        guide=guide,
-        municipality=await _municipality(session, municipality.id),
-        event="rescheduled",
-        manage_url=url,
+        slug=municipality.slug,
+        slot_id=data.slot_id,
+        mode=data.mode,
         settings=settings,
     )
+    booking, slot, guide = outcome.booking, outcome.slot, outcome.guide
     body = _view(booking, slot, guide) | {
-        "manage_url": url,
+        "manage_url": outcome.manage_url,
         "manage_url_expires_at": booking_service.expiry_of(slot),
     }
     return send(json_body(body, etag=_etag(booking)), headers={"Cache-Control": "no-store"})
@@ -321,19 +299,9 @@ async def erase_booking(
         )
     else:
         raise Unauthorized("Open the link from your confirmation email, or sign in.")
-    was_active = booking.status in ("pending", "confirmed")
-    booking = await booking_service.erase(session=session, booking=booking)
-    if was_active:
-        await notify.booking_event(
-            session=session,
-            booking=booking,
-            slot=slot,
-            guide=guide,
-            municipality=await _municipality(session, municipality.id),
-            event="cancelled",
-            manage_url=None,
-            settings=settings,
-        )
+    await booking_service.erase_and_notify(
+        session=session, booking=booking, slot=slot, guide=guide, settings=settings
+    )
     return Response(status_code=204)
 
 
@@ -385,17 +353,13 @@ async def _decide(
     booking, slot, guide = await booking_service.for_host(
         session=session, municipality_id=municipality.id, booking_id=booking_id, principal=principal
     )
-    booking = await booking_service.decide(
-        session=session, booking=booking, confirm=confirm, meeting_link=data.meeting_link
-    )
-    await notify.booking_event(
+    booking = await booking_service.decide_and_notify(
         session=session,
         booking=booking,
         slot=slot,
         guide=guide,
-        municipality=await _municipality(session, municipality.id),
-        event="confirmed" if confirm else "declined",
-        manage_url=None,
+        confirm=confirm,
+        meeting_link=data.meeting_link,
         settings=settings,
     )
     return send(json_body(_view(booking, slot, guide, staff=True), etag=_etag(booking)))
