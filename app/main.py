@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.api import problems
 from app.api.caching import FastLane, PublicCache
 from app.api.routes import (
+    analytics,
     auth,
+    comms_plans,
     handbook,
     health,
     hsds,
@@ -62,6 +64,14 @@ def create_app(
                 "name": "service-cards",
                 "description": "Topic cards of providers, services and checklists for movers.",
             },
+            {
+                "name": "comms-plans",
+                "description": "Communication plans, their approval and calendar (comms staff).",
+            },
+            {
+                "name": "analytics",
+                "description": "Quarterly analytics snapshots, comparisons and the report.",
+            },
             {"name": "auth", "description": "Staff sign-in."},
             {"name": "users", "description": "Staff accounts and roles."},
             {"name": "health", "description": "Liveness and readiness."},
@@ -105,6 +115,8 @@ def create_app(
     api.include_router(service_cards.router)
     api.include_router(handbook.router)
     api.include_router(hsds.router)
+    api.include_router(comms_plans.router)
+    api.include_router(analytics.router)
     app.include_router(api)
     app.include_router(health.router)
 

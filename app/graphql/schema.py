@@ -18,6 +18,7 @@ from app.core.errors import (
     from_pydantic,
 )
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from app.graphql.comms import CommsMutations, CommsQueries
 from app.graphql.context import Context, get_context
 from app.graphql.errors import ProblemCodes
 from app.graphql.types.municipality import Municipality, MunicipalityConnection, User
@@ -242,10 +243,11 @@ class Mutation:
 
 
 def build_schema(max_depth: int = 10) -> strawberry.Schema:
-    query = strawberry.tools.merge_types("Query", (Query, CardQueries))
+    query = strawberry.tools.merge_types("Query", (Query, CardQueries, CommsQueries))
+    mutation = strawberry.tools.merge_types("Mutation", (Mutation, CommsMutations))
     return strawberry.Schema(
         query=query,
-        mutation=Mutation,
+        mutation=mutation,
         extensions=[
             ProblemCodes,
             lambda: ParserCache(maxsize=256),

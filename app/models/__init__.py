@@ -1,5 +1,7 @@
 """SQLModel tables and their schemas. Importing this package registers every table."""
 
+from app.models.analytics import AnalyticsSnapshot
+from app.models.comms_plan import CommsPlan, CommsPlanEvent, CommsPlanRow
 from app.models.content_version import ContentVersion
 from app.models.municipality import Municipality
 from app.models.service_card import (
@@ -12,8 +14,12 @@ from app.models.service_card import (
 from app.models.user import RoleGrant, User
 
 __all__ = [
+    "AnalyticsSnapshot",
     "CardEntry",
     "CardSection",
+    "CommsPlan",
+    "CommsPlanEvent",
+    "CommsPlanRow",
     "ContentVersion",
     "Municipality",
     "RoleGrant",
