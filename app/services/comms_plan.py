@@ -557,7 +557,7 @@ def _transition(plan: CommsPlan, action: str, allowed: Sequence[PlanStatus]) -> 
             f"A {plan.status} plan cannot be {action}; "
             f"only a plan that is {' or '.join(allowed)} can.",
             code="invalid-transition",
-            extra={"status": plan.status},
+            extra={"plan_status": plan.status},
         )
 
 
