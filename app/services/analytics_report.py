@@ -188,10 +188,11 @@ def _format(value: float | None) -> str:
 
 
 def _signed(value: float | None, suffix: str = "") -> str:
+    """A change with an arrow and a sign, so it reads the same printed in black."""
     if value is None:
         return "–"
     arrow = "▲" if value > 0 else "▼" if value < 0 else "="
-    number = _format(abs(value)) if value else "0"
+    number = f"{abs(value):.1f}" if suffix else _format(abs(value))
     sign = "+" if value > 0 else "−" if value < 0 else "±"
     return f"{arrow} {sign}{number}{suffix}"
 
