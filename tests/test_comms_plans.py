@@ -197,6 +197,19 @@ async def test_a_bad_cadence_is_a_422_naming_the_row(
     assert [e["field"] for e in problem["errors"]] == ["body.rows[2].cadence"]
 
 
+async def test_a_cadence_start_with_an_offset_becomes_helsinki_time(
+    client: httpx.AsyncClient, auth: Any
+) -> None:
+    body = plan_body()
+    body["rows"][0]["cadence_start"] = "2027-01-15T07:00:00Z"
+    plan = (await client.post(BASE, json=body, headers=auth("kemijarvi-comms"))).json()
+    assert plan["rows"][0]["cadence_start"] == "2027-01-15T09:00"
+    body["rows"][0]["cadence_start"] = "1066-10-14T09:00"
+    body["year"] = 2031
+    response = await client.post(BASE, json=body, headers=auth("kemijarvi-comms"))
+    assert assert_problem(response, 422)["errors"][0]["field"] == "body.rows[0].cadence_start"
+
+
 async def test_cadence_spellings_are_normalised(client: httpx.AsyncClient, auth: Any) -> None:
     body = plan_body()
     body["rows"][0]["cadence"] = "rrule:freq=monthly;interval=6;bymonthday=15;byhour=9"

@@ -47,9 +47,14 @@ def _cadence(value: str) -> str:
 
 def _local_time(value: datetime | None) -> datetime | None:
     """A start given with an offset is turned into Helsinki wall-clock time."""
-    if value is None or value.tzinfo is None:
+    if value is None:
         return value
-    return value.astimezone(HELSINKI).replace(tzinfo=None)
+    if value.tzinfo is not None:
+        value = value.astimezone(HELSINKI).replace(tzinfo=None)
+    # Expanding a rule walks from its start: a start centuries away would be slow.
+    if not 2000 <= value.year <= 2100:
+        raise ValueError("a cadence starts between the years 2000 and 2100")
+    return value
 
 
 Cadence = Annotated[

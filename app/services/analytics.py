@@ -494,6 +494,7 @@ async def update(
 
 
 async def remove(*, session: AsyncSession, snapshot: AnalyticsSnapshot) -> None:
+    """Delete a snapshot entered by mistake (its quarter can then be entered anew)."""
     await session.delete(snapshot)
     await session.flush()
 

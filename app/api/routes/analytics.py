@@ -378,7 +378,10 @@ async def analytics_csv_template(
     return Response(
         content=analytics_import.CSV_TEMPLATE.encode("utf-8"),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="analytics-template.csv"'},
+        headers={
+            **NO_STORE,
+            "Content-Disposition": 'attachment; filename="analytics-template.csv"',
+        },
     )
 
 
