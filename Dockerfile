@@ -17,7 +17,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     HOST=0.0.0.0 \
     PORT=8000 \
     ENVIRONMENT=production \
-    MIGRATIONS_DIR=/app/migrations
+    MIGRATIONS_DIR=/app/migrations \
+    MPLCONFIGDIR=/tmp/matplotlib
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin settle
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv

@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.api import problems
 from app.api.caching import FastLane, PublicCache
 from app.api.routes import (
+    analytics,
     auth,
     bookings,
+    comms_plans,
     guides,
     handbook,
     health,
@@ -74,6 +76,14 @@ def create_app(
             {"name": "bookings", "description": "Meetings booked without an account."},
             {"name": "messages", "description": "Ask by message; the staff inbox."},
             {"name": "info-package", "description": "The info package ordered by email."},
+            {
+                "name": "comms-plans",
+                "description": "Communication plans, their approval and calendar (comms staff).",
+            },
+            {
+                "name": "analytics",
+                "description": "Quarterly analytics snapshots, comparisons and the report.",
+            },
             {"name": "auth", "description": "Staff sign-in."},
             {"name": "users", "description": "Staff accounts and roles."},
             {"name": "health", "description": "Liveness and readiness."},
@@ -120,6 +130,8 @@ def create_app(
     api.include_router(guides.router)
     api.include_router(bookings.router)
     api.include_router(messages.router)
+    api.include_router(comms_plans.router)
+    api.include_router(analytics.router)
     app.include_router(api)
     app.include_router(health.router)
 

@@ -18,6 +18,7 @@ from app.core.errors import (
     from_pydantic,
 )
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from app.graphql.comms import CommsMutations, CommsQueries
 from app.graphql.context import Context, get_context
 from app.graphql.errors import ProblemCodes
 from app.graphql.types.booking import BookingMutations, BookingQueries
@@ -243,8 +244,12 @@ class CardMutations:
 
 
 def build_schema(max_depth: int = 10) -> strawberry.Schema:
-    query = strawberry.tools.merge_types("Query", (Query, CardQueries, BookingQueries))
-    mutation = strawberry.tools.merge_types("Mutation", (CardMutations, BookingMutations))
+    query = strawberry.tools.merge_types(
+        "Query", (Query, CardQueries, BookingQueries, CommsQueries)
+    )
+    mutation = strawberry.tools.merge_types(
+        "Mutation", (CardMutations, BookingMutations, CommsMutations)
+    )
     return strawberry.Schema(
         query=query,
         mutation=mutation,

@@ -1,6 +1,8 @@
 """SQLModel tables and their schemas. Importing this package registers every table."""
 
+from app.models.analytics import AnalyticsSnapshot
 from app.models.booking import Booking, InfoPackageRequest, Message
+from app.models.comms_plan import CommsPlan, CommsPlanEvent, CommsPlanRow
 from app.models.content_version import ContentVersion
 from app.models.guide import Guide, Slot, SlotRule
 from app.models.municipality import Municipality
@@ -22,8 +24,12 @@ __all__ = [
     "OutboxEmail",
     "Slot",
     "SlotRule",
+    "AnalyticsSnapshot",
     "CardEntry",
     "CardSection",
+    "CommsPlan",
+    "CommsPlanEvent",
+    "CommsPlanRow",
     "ContentVersion",
     "Municipality",
     "RoleGrant",

@@ -11,9 +11,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import Settings
+from app.models.comms_plan import CommsPlan, PlanCreate, PlanStatus
 from app.models.municipality import Municipality, MunicipalityCreate, MunicipalityUpdate
 from app.models.service_card import CardCreate, CopyIn, ServiceCard, Topic, TopicIn
 from app.models.user import Role
+from app.services import comms_plan as plan_service
 from app.services import municipality as municipality_service
 from app.services import service_card as card_service
 from app.services import user as user_service
@@ -129,6 +131,38 @@ async def seed_cards(session: AsyncSession, report: SeedReport) -> None:
             report.created.append(f"card {slug}/copy of {card_id}")
 
 
+async def seed_comms_plans(session: AsyncSession, report: SeedReport) -> None:
+    """Kemijärvi's communication plan from the operating model, approved as the seed
+    describes it. A plan that exists is left alone: it belongs to the comms group."""
+    kemijarvi = await _municipality(session, "kemijarvi")
+    for item in read_data("kemijarvi/comms_plan.yaml")["plans"]:
+        plan_id = uuid.UUID(str(item["id"]))
+        if await session.get(CommsPlan, plan_id) is not None:
+            continue
+        fields = {
+            key: value
+            for key, value in item.items()
+            if key not in ("id", "status", "decision_comment")
+        }
+        plan = await plan_service.create(
+            session=session,
+            municipality_id=kemijarvi.id,
+            actor=plan_service.SYSTEM,
+            data=PlanCreate.model_validate(fields),
+            plan_id=plan_id,
+        )
+        if item.get("status") == PlanStatus.approved:
+            await plan_service.submit(session=session, plan=plan, actor=plan_service.SYSTEM)
+            await plan_service.approve(
+                session=session,
+                plan=plan,
+                actor=plan_service.SYSTEM,
+                decision_date=None,
+                comment=item.get("decision_comment"),
+            )
+        report.created.append(f"comms plan kemijarvi/{plan.year}")
+
+
 async def seed_first_admin(session: AsyncSession, settings: Settings, report: SeedReport) -> None:
     if not (settings.first_admin_email and settings.first_admin_password):
         return
@@ -148,5 +182,6 @@ async def seed(*, session: AsyncSession, settings: Settings) -> SeedReport:
     report = SeedReport()
     await seed_municipalities(session, report)
     await seed_cards(session, report)
+    await seed_comms_plans(session, report)
     await seed_first_admin(session, settings, report)
     return report
