@@ -394,9 +394,43 @@ async def test_computed_figures_come_from_the_service_card_history(
     assert current["computed"]["stale_service_cards"] == stale_now
     assert current["computed"]["service_cards_changed"] >= stale_now
     before = await new_snapshot(client, auth, str(now.shift(-1)))
-    assert before["computed"] == {"stale_service_cards": 0, "service_cards_changed": 0}
+    assert before["computed"]["stale_service_cards"] == 0
+    assert before["computed"]["service_cards_changed"] == 0
     future = await new_snapshot(client, auth, str(now.shift(2)))
     assert future["computed"] == {}
+
+
+async def test_bookings_messages_packages_and_guides_are_counted_not_typed(
+    client: httpx.AsyncClient, auth: Any
+) -> None:
+    from tests.test_bookings import booking_body
+    from tests.test_guides import make_guide, make_slot, next_week_at
+
+    now = Quarter.of(utcnow())
+    empty = await new_snapshot(client, auth, str(now.shift(-1)))
+    assert {
+        empty["computed"][k]
+        for k in ("bookings", "messages", "info_package_requests", "new_guides")
+    } == {0}
+    guide = await make_guide(client, auth)
+    slot = await make_slot(client, auth, guide["id"], next_week_at(10))
+    base = "/api/v1/municipalities/kemijarvi"
+    assert (await client.post(f"{base}/bookings", json=booking_body(slot["id"]))).status_code == 201
+    message = {
+        "name": "A",
+        "email": "a@example.org",
+        "topic": "housing",
+        "text": "Hi",
+        "consent": True,
+    }
+    assert (await client.post(f"{base}/messages", json=message)).status_code == 201
+    package = {"email": "a@example.org", "topics": ["rentals"], "consent": True}
+    assert (await client.post(f"{base}/info-package-requests", json=package)).status_code == 201
+    current = await new_snapshot(client, auth, str(now))
+    assert current["computed"]["bookings"] == 1
+    assert current["computed"]["messages"] == 1
+    assert current["computed"]["info_package_requests"] == 1
+    assert current["computed"]["new_guides"] == 1
 
 
 async def test_comparison_with_the_previous_quarter_and_a_year_before(

@@ -435,3 +435,87 @@ async def test_twenty_concurrent_bookings_of_one_slot_make_one(database: Databas
         await check.execute(delete(Slot).where(col(Slot.guide_id) == uuid.UUID(guide["id"])))
         await check.execute(delete(Guide).where(col(Guide.id) == uuid.UUID(guide["id"])))
         await check.commit()
+
+
+async def test_the_hosts_calendar_feed_is_behind_a_signed_url(
+    client: httpx.AsyncClient, auth: Any
+) -> None:
+    from icalendar import Calendar
+
+    guide, (slot, _) = await guide_with_slots(client, auth)
+    booking = (await client.post(f"{BASE}/bookings", json=booking_body(slot["id"]))).json()
+    assert_problem(
+        await client.get(f"{BASE}/guides/{guide['id']}/calendar-link", headers=auth("posio-admin")),
+        403,
+    )
+    link = (
+        await client.get(
+            f"{BASE}/guides/{guide['id']}/calendar-link", headers=auth("kemijarvi-guide")
+        )
+    ).json()["url"]
+    parsed = urlparse(link)
+    feed = await client.get(parsed.path, params={"token": token_of(link)})
+    assert feed.headers["content-type"].startswith("text/calendar")
+    (event,) = Calendar.from_ical(feed.content).walk("VEVENT")
+    assert str(event.get("uid")) == f"booking-{booking['id']}@settle"
+    assert "Maija Muuttaja" in str(event.get("summary"))
+    assert_problem(await client.get(parsed.path, params={"token": "0" * 40}), 404)
+
+
+async def test_settle_purge_command_anonymises_old_data(
+    database: Database,
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The operator's command, on a database of its own (the suite's is shared)."""
+    if database.dialect != "sqlite":
+        pytest.skip("the command itself is database-neutral; one run proves it")
+    from app import cli
+    from app.core.config import get_settings
+    from app.core.db import create_engine
+    from app.core.migrate import upgrade
+    from app.models.booking import Message
+    from app.models.municipality import Municipality
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/purge.db"
+    settings = database.settings.model_copy(update={"database_url": url})
+    await asyncio.to_thread(upgrade, settings)
+    engine = create_engine(url)
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        town = Municipality(slug="testi", code="999", name={"fi": "Testi"})  # type: ignore[arg-type]
+        session.add(town)
+        await session.flush()
+        session.add(
+            Message(
+                municipality_id=town.id,
+                name="Old",
+                email="old@example.org",
+                topic="x",
+                text="hi",
+                consent_at=utcnow(),
+                last_activity_at=utcnow() - timedelta(days=400),
+            )
+        )
+        session.add(
+            Message(
+                municipality_id=town.id,
+                name="New",
+                email="new@example.org",
+                topic="x",
+                text="hi",
+                consent_at=utcnow(),
+            )
+        )
+        await session.commit()
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        assert await asyncio.to_thread(cli.main, ["purge"]) == 0
+    finally:
+        get_settings.cache_clear()
+    assert "1 messages" in capsys.readouterr().out
+    async with AsyncSession(engine) as session:
+        emails = sorted(str(m.email) for m in (await session.exec(select(Message))).scalars())  # type: ignore[call-overload]
+    assert emails == ["None", "new@example.org"]
+    await engine.dispose()

@@ -51,3 +51,15 @@ async def test_problem_codes_are_documented_in_the_readme() -> None:
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     missing = [code for code in PROBLEM_CODES if f"`/problems/{code}`" not in readme]
     assert missing == []
+
+
+async def test_a_busy_database_is_a_503_to_retry(app: FastAPI, client: httpx.AsyncClient) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    @app.get("/busy")
+    async def busy() -> None:
+        raise OperationalError("INSERT ...", {}, Exception("database is locked"))
+
+    response = await client.get("/busy")
+    assert_problem(response, 503, "busy")
+    assert response.headers["retry-after"] == "1"

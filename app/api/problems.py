@@ -5,6 +5,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -153,6 +154,22 @@ def install(app: FastAPI) -> None:
             instance=request.url.path,
             headers=dict(exc.headers) if exc.headers else None,
         )
+
+    @app.exception_handler(OperationalError)
+    async def _database_busy(request: Request, exc: OperationalError) -> Response:
+        text = str(exc.orig).lower() if exc.orig is not None else ""
+        if "database is locked" in text or "deadlock" in text or "could not serialize" in text:
+            # SQLite's single writer (development) or a PostgreSQL deadlock victim:
+            # nothing was changed, and the same request will very likely succeed again.
+            return problem_response(
+                status=503,
+                code="busy",
+                title="Busy",
+                detail="The database was busy and nothing was changed; please retry.",
+                instance=request.url.path,
+                headers={"Retry-After": "1"},
+            )
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

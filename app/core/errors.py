@@ -126,6 +126,7 @@ PROBLEM_CODES: dict[str, str] = {
     "erased": "The person's data has been erased; nothing can be sent to them.",
     "internal-error": "Something went wrong on our side; nothing about it is shown.",
     "unavailable": "Not ready: the database is unreachable or not migrated.",
+    "busy": "The database was busy and nothing was changed; retry after `Retry-After`.",
 }
 
 

@@ -27,6 +27,8 @@ from app.models.analytics import (
     WebsiteFigures,
     jsonable,
 )
+from app.models.booking import Booking, InfoPackageRequest, Message
+from app.models.guide import Guide
 from app.models.municipality import Municipality
 from app.models.service_card import CardStatus, ServiceCard, ServiceCardRevision
 from app.services.service_card import Actor
@@ -120,6 +122,65 @@ def computed_metric(
         return function
 
     return register
+
+
+async def _created_in(
+    session: AsyncSession,
+    column: Any,
+    municipality_column: Any,
+    municipality_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+) -> int:
+    statement = sa_select(func.count()).where(
+        municipality_column == municipality_id, column >= start, column < end
+    )
+    return int((await execute(session, statement)).scalar_one())
+
+
+@computed_metric("bookings", {"fi": "Varatut tapaamiset", "en": "Meetings booked"})
+async def bookings(
+    session: AsyncSession, municipality_id: uuid.UUID, start: datetime, end: datetime
+) -> int:
+    """Bookings made in the quarter (erased ones still count: only the person is gone)."""
+    return await _created_in(
+        session, col(Booking.created_at), col(Booking.municipality_id), municipality_id, start, end
+    )
+
+
+@computed_metric("messages", {"fi": "Viestillä kysytyt", "en": "Questions by message"})
+async def messages(
+    session: AsyncSession, municipality_id: uuid.UUID, start: datetime, end: datetime
+) -> int:
+    return await _created_in(
+        session, col(Message.created_at), col(Message.municipality_id), municipality_id, start, end
+    )
+
+
+@computed_metric(
+    "info_package_requests", {"fi": "Tilatut tietopaketit", "en": "Info packages ordered"}
+)
+async def info_package_requests(
+    session: AsyncSession, municipality_id: uuid.UUID, start: datetime, end: datetime
+) -> int:
+    return await _created_in(
+        session,
+        col(InfoPackageRequest.created_at),
+        col(InfoPackageRequest.municipality_id),
+        municipality_id,
+        start,
+        end,
+    )
+
+
+@computed_metric("new_guides", {"fi": "Uudet oppaat", "en": "New guides"})
+async def new_guides(
+    session: AsyncSession, municipality_id: uuid.UUID, start: datetime, end: datetime
+) -> int:
+    """Guides added to the pool in the quarter."""
+    return await _created_in(
+        session, col(Guide.created_at), col(Guide.municipality_id), municipality_id, start, end
+    )
 
 
 @computed_metric(
