@@ -29,6 +29,7 @@ from app.graphql.types.service_card import (
     ServiceCardInput,
     ServiceCardPatch,
     input_dict,
+    with_sections,
 )
 from app.models.service_card import CardCreate, CardStatus, CardUpdate
 from app.models.user import Role
@@ -131,8 +132,9 @@ class CardQueries:
             cursor=after,
             with_sections=False,
         )
+        docs = await with_sections(info, page.items)
         return ServiceCardConnection(
-            items=[ServiceCard.from_doc(doc) for doc in page.items],
+            items=[ServiceCard.from_doc(doc) for doc in docs],
             next_cursor=page.next_cursor,
             total=page.total,
         )
@@ -153,11 +155,11 @@ class CardQueries:
             )
         except NotFound:
             return None
-        return ServiceCard.from_doc(doc)
+        return ServiceCard.from_doc(doc)  # get_document loads sections and entries
 
 
 async def _reload(info: ContextInfo, card_id: uuid.UUID) -> ServiceCard:
-    (doc,) = await card_service.load_documents(info.context.session, [card_id], with_sections=False)
+    (doc,) = await card_service.load_documents(info.context.session, [card_id])
     return ServiceCard.from_doc(doc)
 
 

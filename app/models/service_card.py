@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 from pydantic import Field as PydanticField
-from sqlalchemy import Column, Text
+from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
 from app.core.db import JSONType, PydanticJSON
@@ -99,6 +99,11 @@ class ServiceCard(Timestamped, table=True):
     """One card. `version` is its revision number: every change writes a revision."""
 
     __tablename__ = "service_card"
+    # The list's filter and order in one index: without it SQLite picked the status
+    # index and scanned every municipality's published cards.
+    __table_args__ = (
+        Index("ix_service_card_listing", "municipality_id", "status", "position", "id"),
+    )
 
     id: uuid.UUID = uuid_pk()
     municipality_id: uuid.UUID = Field(

@@ -95,6 +95,7 @@ class Entry:
 @strawberry.type
 class Section:
     id: strawberry.ID
+    entries: list[Entry]
     _heading: strawberry.Private[dict[str, str]]
 
     @strawberry.field
@@ -107,10 +108,13 @@ class Section:
         assert translations is not None
         return translations
 
-    @strawberry.field(description="Batched per request: one query for every section asked.")
-    async def entries(self, info: Info) -> list[Entry]:
-        docs = await info.context.loaders.entries_by_section.load(uuid.UUID(str(self.id)))
-        return [Entry.from_doc(doc) for doc in docs]
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> "Section":
+        return cls(
+            id=strawberry.ID(str(doc["id"])),
+            entries=[Entry.from_doc(entry) for entry in doc["entries"]],
+            _heading=doc["heading"],
+        )
 
 
 @strawberry.type
@@ -135,6 +139,9 @@ class ServiceCard:
     updated_items: list[str]
     revision: int
     copied_from: CopiedFrom | None
+    sections: list[Section] = strawberry.field(
+        description="Loaded for the whole page at once through the request's DataLoaders"
+    )
     _doc: strawberry.Private[dict[str, Any]]
 
     @strawberry.field
@@ -155,13 +162,9 @@ class ServiceCard:
     def summary_i18n(self) -> Translations | None:
         return _translations(self._doc["summary"])
 
-    @strawberry.field(description="Batched per request: one query for every card asked.")
-    async def sections(self, info: Info) -> list[Section]:
-        docs = await info.context.loaders.sections_by_card.load(uuid.UUID(str(self.id)))
-        return [Section(id=strawberry.ID(str(d["id"])), _heading=d["heading"]) for d in docs]
-
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> "ServiceCard":
+        """`doc["sections"]` must hold the sections with their entries (see `with_sections`)."""
         source = doc.get("copied_from")
         return cls(
             id=strawberry.ID(str(doc["id"])),
@@ -183,8 +186,28 @@ class ServiceCard:
             )
             if source
             else None,
+            sections=[Section.from_doc(section) for section in doc["sections"]],
             _doc=doc,
         )
+
+
+async def with_sections(info: Info, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Fill in every card's sections and entries through the request's DataLoaders: two
+    batched queries for the whole page, resolved before the fields are, so GraphQL does
+    not await once per card and once per section."""
+    loaders = info.context.loaders
+    card_ids = [uuid.UUID(str(doc["id"])) for doc in docs]
+    sections = await loaders.sections_by_card.load_many(card_ids)
+    section_ids = [uuid.UUID(str(s["id"])) for card in sections for s in card]
+    entries = dict(
+        zip(section_ids, await loaders.entries_by_section.load_many(section_ids), strict=True)
+    )
+    for doc, card_sections in zip(docs, sections, strict=True):
+        doc["sections"] = [
+            {**section, "entries": entries[uuid.UUID(str(section["id"]))]}
+            for section in card_sections
+        ]
+    return docs
 
 
 @strawberry.type
