@@ -168,35 +168,45 @@ def localize_document(
     fallbacks: list[str] | None = None,
 ) -> Localized:
     """Like `localize`, for plain JSON documents: a value under one of `keys` that is a
-    translations object (a dict with `fi`) becomes a string in `lang`."""
+    translations object (a dict with `fi`) becomes a string in `lang`.
+
+    This runs on every cold public read, so it does the least it can: nothing at all
+    without a language, and a path string only where a fallback is reported.
+    """
     found: list[str] = [] if fallbacks is None else fallbacks
+    if lang is None:
+        return Localized(data=data, language=None, fallback_fields=found)
     result = _walk_document(data, lang, keys, path, found)
     return Localized(data=result, language=lang, fallback_fields=found)
 
 
 def _walk_document(
-    value: Any, lang: str | None, keys: frozenset[str], path: str, fallbacks: list[str]
+    value: Any, lang: str, keys: frozenset[str], path: str, fallbacks: list[str]
 ) -> Any:
-    if isinstance(value, dict):
-        prefix = f"{path}." if path else ""
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            where = f"{prefix}{key}"
-            if key in keys and isinstance(item, dict) and "fi" in item:
-                if lang is None:
-                    out[key] = item
-                else:
-                    text = item.get(lang)
-                    if text is None:
-                        fallbacks.append(where)
-                        text = item["fi"]
-                    out[key] = text
-            else:
-                out[key] = _walk_document(item, lang, keys, where, fallbacks)
-        return out
     if isinstance(value, list):
         return [
             _walk_document(item, lang, keys, f"{path}[{index}]", fallbacks)
+            if isinstance(item, dict | list)
+            else item
             for index, item in enumerate(value)
         ]
-    return value
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if isinstance(item, dict):
+            if key in keys and "fi" in item:
+                text = item.get(lang)
+                if text is None:
+                    fallbacks.append(f"{path}.{key}" if path else key)
+                    text = item["fi"]
+                out[key] = text
+            else:
+                out[key] = _walk_document(
+                    item, lang, keys, f"{path}.{key}" if path else key, fallbacks
+                )
+        elif isinstance(item, list):
+            out[key] = _walk_document(item, lang, keys, f"{path}.{key}" if path else key, fallbacks)
+        else:
+            out[key] = item
+    return out
