@@ -101,3 +101,33 @@ async def test_list_costs_a_fixed_number_of_queries(
     with count_queries() as counter:
         await gql(client, query)
     assert counter.count == 2  # the count and the page, however many municipalities
+
+
+async def test_several_database_fields_in_one_query(client: httpx.AsyncClient, auth: Any) -> None:
+    """Root fields share one session, so they must not run at the same time."""
+    body = await gql(
+        client,
+        """{ serviceCards(municipality: "kemijarvi", first: 20) { total items { title sections { entries { name } } } }
+             posio: serviceCards(municipality: "posio") { total }
+             municipalities { total } municipality(slug: "posio") { code }
+             guides(municipality: "kemijarvi") { displayName }
+             search: serviceCards(municipality: "keminmaa", q: "muutto") { total } me { email } }""",
+        auth("kemijarvi-editor"),
+    )
+    assert "errors" not in body, body
+    assert body["data"]["municipalities"]["total"] == 3
+    assert body["data"]["municipality"]["code"] == "614"
+    assert body["data"]["serviceCards"]["total"] >= 10
+    assert body["data"]["me"]["email"] == "kemijarvi-editor@example.org"
+
+
+async def test_several_card_lists_and_municipalities_at_once(client: httpx.AsyncClient) -> None:
+    body = await gql(
+        client,
+        """{ a: serviceCards(municipality: "kemijarvi", first: 20) { total items { title sections { entries { name } } } }
+             b: serviceCards(municipality: "posio", first: 20) { total items { title } }
+             c: municipalities { total } d: guides(municipality: "kemijarvi") { displayName }
+             e: serviceCards(municipality: "keminmaa", q: "muutto") { total } }""",
+    )
+    assert "errors" not in body, body
+    assert body["data"]["c"]["total"] == 3

@@ -21,6 +21,7 @@ from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.graphql.comms import CommsMutations, CommsQueries
 from app.graphql.context import Context, get_context
 from app.graphql.errors import ProblemCodes
+from app.graphql.serial import SerialRootFields
 from app.graphql.types.booking import BookingMutations, BookingQueries
 from app.graphql.types.municipality import Municipality, MunicipalityConnection, User
 from app.graphql.types.service_card import (
@@ -257,6 +258,7 @@ def build_schema(max_depth: int = 10) -> strawberry.Schema:
         mutation=mutation,
         extensions=[
             ProblemCodes,
+            SerialRootFields,
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
             lambda: QueryDepthLimiter(max_depth=max_depth),
