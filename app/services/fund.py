@@ -530,7 +530,7 @@ async def experiment_ids(
             col(FundExperiment.idea_id).in_(idea_ids)
         ),
     )
-    return dict(rows)
+    return dict(rows.all())
 
 
 def idea_doc(idea: FundIdea, year: int, experiment_id: uuid.UUID | None) -> Document:
