@@ -994,3 +994,36 @@ async def test_final_report_by_the_submitter_and_spending_by_staff(
     assert_problem(
         await client.get(f"/api/v1/municipalities/posio/fund/experiments/{experiment['id']}"), 404
     )
+
+
+# ---- the jury's accounts ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("who", "municipality", "status"),
+    [
+        (ADMIN, "kemijarvi", 201),
+        ("platform", "kemijarvi", 201),
+        ("posio-admin", "kemijarvi", 403),
+        (JUROR, "kemijarvi", 403),
+        ("kemijarvi-editor", "kemijarvi", 403),
+    ],
+)
+async def test_a_municipality_admin_appoints_jurors(
+    client: httpx.AsyncClient, auth: Any, who: str, municipality: str, status: int
+) -> None:
+    response = await client.post(
+        "/api/v1/users",
+        json={
+            "email": "uusi.raati@example.org",
+            "display_name": "Uusi raadin jäsen",
+            "password": "a long juror passphrase",
+            "roles": [{"role": "juror", "municipality": municipality}],
+        },
+        headers=auth(who),
+    )
+    if status == 201:
+        assert response.status_code == 201, response.text
+        assert response.json()["roles"] == [{"role": "juror", "municipality": "kemijarvi"}]
+    else:
+        assert_problem(response, status)

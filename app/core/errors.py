@@ -124,6 +124,13 @@ PROBLEM_CODES: dict[str, str] = {
     "idempotency-key-reused": "This Idempotency-Key was used for a different request.",
     "invalid-transition": "The resource is not in a state that allows this step.",
     "erased": "The person's data has been erased; nothing can be sent to them.",
+    "round-not-open": "The fund round does not take ideas now; see its dates.",
+    "round-locked": "The fund round's rules (or those dates) are fixed now; they cannot change.",
+    "over-budget": "The decision's grants add up to more than the round's budget.",
+    "funded-count": "The decision funds fewer or more experiments than the round allows.",
+    "grant-range": "A grant is outside the round's smallest-to-largest grant range.",
+    "unknown-idea": "The decision names an idea that is not in this round.",
+    "explanation-required": "An idea left unfunded needs an explanation for its submitter.",
     "internal-error": "Something went wrong on our side; nothing about it is shown.",
     "unavailable": "Not ready: the database is unreachable or not migrated.",
 }

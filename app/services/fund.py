@@ -332,11 +332,6 @@ async def update_round(
             raise _locked("The round is decided: only reporting_until may still change.")
         if "ideas_open_from" in changed and day >= fund_round.ideas_open_from:
             raise _locked("Ideas are already open: the opening day cannot move.")
-        if data.schedule.reporting_until < fund_round.results_on and fund_round.decided_at:
-            raise ValidationFailed(
-                "reporting_until must not be before results_on.",
-                errors=[FieldProblem("body.schedule.reporting_until", "before results_on")],
-            )
     if data.title is not None:
         fund_round.title = data.title
     if "call" in changes:
