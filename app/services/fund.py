@@ -116,16 +116,6 @@ def rules_locked(fund_round: FundRound, day: date) -> bool:
     return day >= fund_round.ideas_open_from or fund_round.decided_at is not None
 
 
-def rules_of(fund_round: FundRound) -> RoundRules:
-    return RoundRules.model_construct(**{name: getattr(fund_round, name) for name in RULE_FIELDS})
-
-
-def schedule_of(fund_round: FundRound) -> RoundSchedule:
-    return RoundSchedule.model_construct(
-        **{name: getattr(fund_round, name) for name in SCHEDULE_FIELDS}
-    )
-
-
 # ---- round documents -------------------------------------------------------------------------
 
 
