@@ -170,7 +170,8 @@ async def _purge_async(days: int | None) -> int:
         await engine.dispose()
     print(
         f"Anonymised after {keep} days without activity: {report.bookings} bookings, "
-        f"{report.messages} messages, {report.info_package_requests} info-package requests; "
+        f"{report.messages} messages, {report.info_package_requests} info-package requests, "
+        f"{report.fund_ideas} experiment-fund applicants (rounds whose reporting ended); "
         f"deleted {report.sent_emails} sent emails."
     )
     return 0
@@ -192,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--role",
         default="platform_admin",
-        choices=["platform_admin", "municipality_admin", "editor", "comms", "guide"],
+        choices=["platform_admin", "municipality_admin", "editor", "comms", "guide", "juror"],
     )
     create.add_argument("--municipality", help="slug, for every role but platform_admin")
     create.add_argument("--name", help="display name shown to colleagues")

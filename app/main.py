@@ -16,12 +16,14 @@ from app.api.routes import (
     auth,
     bookings,
     comms_plans,
+    fund,
     guides,
     handbook,
     health,
     hsds,
     messages,
     municipalities,
+    roadmap,
     service_cards,
     users,
 )
@@ -84,6 +86,16 @@ def create_app(
                 "name": "analytics",
                 "description": "Quarterly analytics snapshots, comparisons and the report.",
             },
+            {
+                "name": "fund",
+                "description": "The experiment fund: rounds, residents' ideas, the jury's "
+                "scores and decision, funded experiments and their reports.",
+            },
+            {
+                "name": "roadmap",
+                "description": "The roadmap's phases, goals and pilots, and the yearly "
+                "review of the operating model.",
+            },
             {"name": "auth", "description": "Staff sign-in."},
             {"name": "users", "description": "Staff accounts and roles."},
             {"name": "health", "description": "Liveness and readiness."},
@@ -132,6 +144,8 @@ def create_app(
     api.include_router(messages.router)
     api.include_router(comms_plans.router)
     api.include_router(analytics.router)
+    api.include_router(fund.router)
+    api.include_router(roadmap.router)
     app.include_router(api)
     app.include_router(health.router)
 

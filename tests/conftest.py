@@ -44,6 +44,7 @@ ACCOUNTS: dict[str, tuple[Role, str | None]] = {
     "kemijarvi-editor@example.org": (Role.editor, "kemijarvi"),
     "kemijarvi-comms@example.org": (Role.comms, "kemijarvi"),
     "kemijarvi-guide@example.org": (Role.guide, "kemijarvi"),
+    "kemijarvi-juror@example.org": (Role.juror, "kemijarvi"),
     "posio-admin@example.org": (Role.municipality_admin, "posio"),
     "posio-editor@example.org": (Role.editor, "posio"),
 }

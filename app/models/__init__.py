@@ -4,9 +4,11 @@ from app.models.analytics import AnalyticsSnapshot
 from app.models.booking import Booking, InfoPackageRequest, Message
 from app.models.comms_plan import CommsPlan, CommsPlanEvent, CommsPlanRow
 from app.models.content_version import ContentVersion
+from app.models.fund import FundEntry, FundExperiment, FundIdea, FundRound, FundScore
 from app.models.guide import Guide, Slot, SlotRule
 from app.models.municipality import Municipality
 from app.models.outbox import OutboxEmail
+from app.models.roadmap import RoadmapPhase, RoadmapReview
 from app.models.service_card import (
     CardEntry,
     CardSection,
@@ -31,7 +33,14 @@ __all__ = [
     "CommsPlanEvent",
     "CommsPlanRow",
     "ContentVersion",
+    "FundEntry",
+    "FundExperiment",
+    "FundIdea",
+    "FundRound",
+    "FundScore",
     "Municipality",
+    "RoadmapPhase",
+    "RoadmapReview",
     "RoleGrant",
     "ServiceCard",
     "ServiceCardRevision",

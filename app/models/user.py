@@ -18,15 +18,19 @@ class Role(StrEnum):
     editor = "editor"
     comms = "comms"
     guide = "guide"
+    # A member of the experiment fund's jury ("raati"): scores ideas, sees applicants.
+    juror = "juror"
 
 
-# Higher ranks may grant the roles at or below them; editor, comms and guide are peers.
+# Higher ranks may grant the roles at or below them; editor, comms, guide and juror
+# are peers, so a municipality admin appoints the jury.
 ROLE_RANK: dict[Role, int] = {
     Role.platform_admin: 3,
     Role.municipality_admin: 2,
     Role.editor: 1,
     Role.comms: 1,
     Role.guide: 1,
+    Role.juror: 1,
 }
 
 

@@ -12,11 +12,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import Settings
 from app.models.comms_plan import CommsPlan, PlanCreate, PlanStatus
+from app.models.fund import FundRound, RoundCreate
 from app.models.municipality import Municipality, MunicipalityCreate, MunicipalityUpdate
+from app.models.roadmap import PhaseCreate, RoadmapPhase
 from app.models.service_card import CardCreate, CopyIn, ServiceCard, Topic, TopicIn
 from app.models.user import Role
 from app.services import comms_plan as plan_service
+from app.services import fund as fund_service
 from app.services import municipality as municipality_service
+from app.services import roadmap as roadmap_service
 from app.services import service_card as card_service
 from app.services import user as user_service
 
@@ -163,6 +167,42 @@ async def seed_comms_plans(session: AsyncSession, report: SeedReport) -> None:
         report.created.append(f"comms plan kemijarvi/{plan.year}")
 
 
+async def seed_fund_and_roadmap(session: AsyncSession, report: SeedReport) -> None:
+    """Kemijärvi's experiment-fund rounds 2023–2025 and its 2022–2025 roadmap. What exists
+    is left alone: rounds and phases belong to the municipality once seeded."""
+    kemijarvi = await _municipality(session, "kemijarvi")
+    years = set(
+        await session.exec(
+            select(FundRound.year).where(col(FundRound.municipality_id) == kemijarvi.id)
+        )
+    )
+    for item in read_data("kemijarvi/fund.yaml")["rounds"]:
+        if item["year"] in years:
+            continue
+        await fund_service.create_round(
+            session=session,
+            municipality_id=kemijarvi.id,
+            actor=card_service.SYSTEM,
+            data=RoundCreate.model_validate(item),
+        )
+        report.created.append(f"fund round kemijarvi/{item['year']}")
+    keys = set(
+        await session.exec(
+            select(RoadmapPhase.key).where(col(RoadmapPhase.municipality_id) == kemijarvi.id)
+        )
+    )
+    for item in read_data("kemijarvi/roadmap.yaml")["phases"]:
+        if str(item["key"]) in keys:
+            continue
+        await roadmap_service.create_phase(
+            session=session,
+            municipality_id=kemijarvi.id,
+            actor=card_service.SYSTEM,
+            data=PhaseCreate.model_validate(item),
+        )
+        report.created.append(f"roadmap phase kemijarvi/{item['key']}")
+
+
 async def seed_first_admin(session: AsyncSession, settings: Settings, report: SeedReport) -> None:
     if not (settings.first_admin_email and settings.first_admin_password):
         return
@@ -183,5 +223,6 @@ async def seed(*, session: AsyncSession, settings: Settings) -> SeedReport:
     await seed_municipalities(session, report)
     await seed_cards(session, report)
     await seed_comms_plans(session, report)
+    await seed_fund_and_roadmap(session, report)
     await seed_first_admin(session, settings, report)
     return report

@@ -17,7 +17,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from email.utils import parseaddr
 from typing import Any, Literal
 from urllib.parse import quote
@@ -31,6 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.config import Settings
 from app.core.time import HELSINKI, utcnow
 from app.models.booking import Booking, BookingStatus, InfoPackageRequest, Message
+from app.models.fund import FundIdea, FundRound
 from app.models.guide import Guide, MeetingMode, Slot
 from app.models.municipality import Municipality
 from app.models.outbox import OutboxEmail
@@ -776,5 +777,169 @@ async def info_package(
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
                 **_reply_headers(municipality),
             },
+        ),
+    )
+
+
+# ---- the experiment fund ---------------------------------------------------------------------
+
+_FUND_WORDS: dict[Lang, dict[str, str]] = {
+    "fi": {
+        "received_subject": "Kokeiluideasi on vastaanotettu",
+        "received": "Kiitos ideastasi! Raati arvioi ideat haun päätyttyä, ja saat päätöksestä "
+        "viestin.",
+        "idea": "Idea",
+        "amount": "Haettu summa",
+        "granted": "Myönnetty summa",
+        "hashtag": "Tunniste",
+        "deadline": "Ideat arvioidaan",
+        "link": "Oma linkkisi: katso ideaasi, kerro kokeilun etenemisestä tai poista tietosi",
+        "keep": "Säilytä tämä viesti: linkki on vain sinun.",
+        "funded_subject": "Kokeiluideasi sai kokeilurahaa",
+        "funded": "Onnittelut! Raati myönsi kokeilullesi kokeilurahaa. Kerro kokeilun "
+        "etenemisestä ensimmäisessä viestissä saamasi linkin kautta ja tee kokeilu näkyväksi "
+        "tunnisteellasi.",
+        "rejected_subject": "Päätös kokeiluideastasi",
+        "rejected": "Kiitos ideastasi. Raati ei tällä kertaa myöntänyt sille kokeilurahaa.",
+        "reason": "Perustelu",
+        "report_by": "Raportoi viimeistään",
+    },
+    "sv": {
+        "received_subject": "Vi har tagit emot din försöksidé",
+        "received": "Tack för din idé! Juryn bedömer idéerna när ansökningstiden har gått ut, "
+        "och du får ett meddelande om beslutet.",
+        "idea": "Idé",
+        "amount": "Sökt belopp",
+        "granted": "Beviljat belopp",
+        "hashtag": "Hashtagg",
+        "deadline": "Idéerna bedöms",
+        "link": "Din egen länk: se din idé, berätta hur försöket går eller radera dina uppgifter",
+        "keep": "Spara detta meddelande: länken är bara din.",
+        "funded_subject": "Din försöksidé fick försökspeng",
+        "funded": "Grattis! Juryn beviljade försökspeng för ditt försök. Berätta hur det går "
+        "via länken i det första meddelandet och gör försöket synligt med din hashtagg.",
+        "rejected_subject": "Beslut om din försöksidé",
+        "rejected": "Tack för din idé. Juryn beviljade den inte försökspeng den här gången.",
+        "reason": "Motivering",
+        "report_by": "Rapportera senast",
+    },
+    "en": {
+        "received_subject": "We have received your experiment idea",
+        "received": "Thank you for your idea! The jury reviews the ideas once the call closes, "
+        "and you will hear about the decision by email.",
+        "idea": "Idea",
+        "amount": "Amount requested",
+        "granted": "Amount granted",
+        "hashtag": "Hashtag",
+        "deadline": "Ideas are reviewed",
+        "link": "Your own link: see your idea, report on the experiment or erase your details",
+        "keep": "Keep this email: the link is yours alone.",
+        "funded_subject": "Your experiment idea was funded",
+        "funded": "Congratulations! The jury granted your experiment money from the fund. "
+        "Report on its progress through the link in the first email, and make it visible "
+        "with your hashtag.",
+        "rejected_subject": "The decision on your experiment idea",
+        "rejected": "Thank you for your idea. The jury did not fund it this time.",
+        "reason": "Reason",
+        "report_by": "Report by",
+    },
+}
+
+
+def fund_idea_url(settings: Settings, slug: str, year: int, idea_id: uuid.UUID, token: str) -> str:
+    """The submitter's own link: view the idea, report on the experiment, erase."""
+    base = settings.public_base_url.rstrip("/")
+    path = f"/api/v1/municipalities/{slug}/fund/rounds/{year}/ideas/{idea_id}"
+    return f"{base}{path}?token={quote(token, safe='')}"
+
+
+def _day(value: date) -> str:
+    return f"{value.day}.{value.month}.{value.year}"
+
+
+async def fund_idea_received(
+    *,
+    session: AsyncSession,
+    idea: FundIdea,
+    fund_round: FundRound,
+    municipality: Municipality,
+    link: str,
+) -> None:
+    """Confirm an experiment-fund idea, with the submitter's own link."""
+    if idea.contact_email is None:
+        return
+    lang = _lang(idea.language)
+    words, labels = _FUND_WORDS[lang], _LABELS[lang]
+    blocks: list[_Block] = [
+        _Para(labels["hello"].format(name=idea.contact_name)),
+        _Para(words["received"]),
+        _Facts(
+            [
+                (words["idea"], idea.title, None),
+                (words["amount"], f"{idea.amount_requested} €", None),
+                (words["hashtag"], idea.hashtag, None),
+                (
+                    words["deadline"],
+                    f"{_day(fund_round.jury_from)}–{_day(fund_round.jury_until)}",
+                    None,
+                ),
+            ]
+        ),
+        _Link(words["link"], link),
+        _Para(words["keep"]),
+    ]
+    blocks = _with_contact(blocks, municipality, lang)
+    subject = f"{municipality.name.get(lang)}: {words['received_subject']}"
+    await _enqueue(
+        session=session,
+        row=OutboxEmail(
+            municipality_id=municipality.id,
+            dedupe_key=f"fund-idea:{idea.id}:received",
+            kind="fund_idea_received",
+            to_address=idea.contact_email,
+            subject=subject[:300],
+            body_text=_render_text(blocks),
+            body_html=_render_html(blocks, lang, subject),
+            headers=_reply_headers(municipality),
+        ),
+    )
+
+
+async def fund_idea_decided(
+    *, session: AsyncSession, idea: FundIdea, fund_round: FundRound, municipality: Municipality
+) -> None:
+    """Tell a submitter the jury's decision: the grant, or the reason it was not funded."""
+    if idea.contact_email is None:
+        return
+    lang = _lang(idea.language)
+    words, labels = _FUND_WORDS[lang], _LABELS[lang]
+    funded = idea.granted_amount is not None
+    blocks: list[_Block] = [
+        _Para(labels["hello"].format(name=idea.contact_name)),
+        _Para(words["funded"] if funded else words["rejected"]),
+    ]
+    facts: list[tuple[str, str, str | None]] = [(words["idea"], idea.title, None)]
+    if funded:
+        facts.append((words["granted"], f"{idea.granted_amount} €", None))
+        facts.append((words["report_by"], _day(fund_round.reporting_until), None))
+    blocks.append(_Facts(facts))
+    if funded and idea.decision_note:
+        blocks.append(_Quote(words["reason"], idea.decision_note))
+    if not funded and idea.rejection_explanation:
+        blocks.append(_Quote(words["reason"], idea.rejection_explanation))
+    blocks = _with_contact(blocks, municipality, lang)
+    subject = f"{municipality.name.get(lang)}: "
+    subject += words["funded_subject"] if funded else words["rejected_subject"]
+    await _enqueue(
+        session=session,
+        row=OutboxEmail(
+            municipality_id=municipality.id,
+            dedupe_key=f"fund-idea:{idea.id}:decision",
+            kind="fund_idea_decided",
+            to_address=idea.contact_email,
+            subject=subject[:300],
+            body_text=_render_text(blocks),
+            body_html=_render_html(blocks, lang, subject),
+            headers=_reply_headers(municipality),
         ),
     )

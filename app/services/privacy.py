@@ -12,6 +12,7 @@ from app.core.time import utcnow
 from app.models.booking import Booking, InfoPackageRequest, Message
 from app.models.outbox import OutboxEmail
 from app.services import booking as booking_service
+from app.services import fund as fund_service
 from app.services import info_package as info_package_service
 from app.services import message as message_service
 
@@ -21,6 +22,7 @@ class PurgeReport:
     bookings: int = 0
     messages: int = 0
     info_package_requests: int = 0
+    fund_ideas: int = 0
     sent_emails: int = 0
 
 
@@ -54,6 +56,10 @@ async def purge(*, session: AsyncSession, inactive_since: datetime) -> PurgeRepo
     ):
         info_package_service.erase_personal_data(request)
         report.info_package_requests += 1
+    # Fund applicants are kept until their round's reporting has ended, however quiet.
+    report.fund_ideas = await fund_service.purge_finished_rounds(
+        session=session, day=fund_service.today()
+    )
     sent = await execute(
         session, delete(OutboxEmail).where(col(OutboxEmail.sent_at) < utcnow() - KEEP_SENT_EMAILS)
     )
