@@ -5,13 +5,15 @@ Usage (from the project root):
     .venv/bin/python bench/run.py                      # SQLite, 1 worker, 300 × 30 cards
     .venv/bin/python bench/run.py --db postgresql --workers 2 --json bench.json
     .venv/bin/python bench/run.py --duration 3 --cold-samples 50 --endpoints municipalities.list
-    .venv/bin/python bench/run.py --cards-per-municipality 0   # municipalities only
+    .venv/bin/python bench/run.py --cards-per-municipality 0   # municipalities and slots
+    .venv/bin/python bench/run.py --cards-per-municipality 0 --guides-per-municipality 0
 
 The script builds a throwaway database (a temporary SQLite file, or a fresh PostgreSQL
 database `settle_bench_<random>` created through `--pg-admin-url`), runs `settle migrate`
 and `settle seed`, loads generated data DIRECTLY into the database through the app's own
-service layer (in this process, before the server starts: 9 000 cards through the REST
-API would take minutes; on PostgreSQL followed by `VACUUM ANALYZE`, as autovacuum would),
+service layer (in this process, before the server starts: 9 000 cards or 240 000 slots
+through the REST API would take far longer; on PostgreSQL followed by `VACUUM ANALYZE`, as
+autovacuum would),
 starts `settle serve`, measures, and removes everything again,
 also on errors and Ctrl-C. It needs `wrk` on PATH and the app importable (it is, with the
 project's virtualenv).
@@ -23,15 +25,19 @@ so most results are ratios to `/healthz` measured in the same run by the same to
   req/s ÷ `/healthz` req/s. `/healthz` runs first and again last; the baseline is the
   mean of both runs (both are printed, so drift shows). Targets: warm ≥ 0.7, 304 ≥ 0.9.
 * cold ("first read after a write"): one keep-alive connection does, `--cold-samples`
-  times, a PATCH that changes the content and then the timed read. p50/p99 are of the
+  times, a write that changes the content (a PATCH; for the slot list a booking of its
+  next free slot) and then the timed read. p50/p99 are of the
   reads only; the ratio is the read p50 ÷ the p50 of as many sequential `/healthz`
   requests on that same connection (how many times slower than a trivial request).
-  A GET answering with the ETag of the previous read, or a GraphQL answer without the
-  text just written, is counted as stale.
+  A GET answering with the ETag of the previous read (or still offering the slot just
+  booked), or a GraphQL answer without the text just written, is counted as stale.
 * absolute targets, where the issue sets them: the service-card list's cold p50 ≤ 10 ms
   (PostgreSQL only) and the card search's p99 < 50 ms at 16 connections, once served
   from the public cache (anonymous) and once uncached (with a staff token, which skips it).
 * GraphQL cold is compared with REST cold as throughput at one connection, 1/p50.
+* bookings: a booking in another municipality must leave the slot list's cache warm
+  (its ETag unchanged, wrk ratio ≥ 0.7), and 200 concurrent bookings of 50 slots must
+  make exactly 50 bookings (counted in the database) and no 5xx.
 
 The endpoint list (`ENDPOINTS`) and the data loaders (`LOADERS`, one per resource kind)
 are meant to grow.
@@ -52,9 +58,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from datetime import time as wall_time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -63,11 +72,16 @@ import asyncpg
 import httpx
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
+from sqlmodel import col
 
 from app.core.db import SessionFactory, create_engine, create_session_factory, execute
+from app.core.time import HELSINKI
+from app.models.booking import Booking
+from app.models.guide import Guide, GuideCreate, GuideStatus, SlotRuleCreate
 from app.models.municipality import Municipality, MunicipalityCreate
 from app.models.service_card import PERSONA_KEYS, CardCreate, ServiceCard, Topic, TopicIn
 from app.seed.loader import read_data
+from app.services import guide as guide_service
 from app.services import municipality as municipality_service
 from app.services import service_card as card_service
 
@@ -75,20 +89,53 @@ ROOT = Path(__file__).resolve().parents[1]
 API = "/api/v1"
 ADMIN_EMAIL = "bench@example.org"
 MIN_RATIO, MAX_P50, MAX_P99 = "min_ratio", "max_p50_ms", "max_p99_ms"
+# Yes/no checks (Result.passed): exactly `target` booked, or (SQLite) at most one a slot.
+INVARIANT, AT_MOST_ONE = "invariant", "at_most_one"
 WARM = (MIN_RATIO, 0.7)
 NOT_MODIFIED = (MIN_RATIO, 0.9)
 CARD_TARGET = "bench-0001"  # a generated municipality with --cards-per-municipality cards
 SEARCH_CONNECTIONS = 16
 WRK_TIMEOUT = 10  # seconds
 SECTIONS_PER_CARD, ENTRIES_PER_SECTION = 2, 4
+# Slots: read in one generated municipality, booked once elsewhere, raced in a third.
+SLOT_TARGET, FOREIGN_TARGET, RACE_TARGET = CARD_TARGET, "bench-0002", "bench-0003"
+SLOT_WINDOW = timedelta(days=31)
+# One-hour slots, Europe/Helsinki wall clock: the i-th weekly slot of guide g is on
+# WEEKDAYS[i % 5] at SLOT_HOURS[(i // 5 + g) % 8] (so a guide's slots never overlap, and
+# guides start their days at different hours).
+WEEKDAYS = (0, 2, 4, 1, 3)  # Monday, Wednesday, Friday, Tuesday, Thursday
+SLOT_HOURS = (9, 11, 14, 16, 8, 10, 13, 15)
+MAX_SLOTS_PER_WEEK = len(WEEKDAYS) * len(SLOT_HOURS)
+RACE_SLOTS, RACE_ATTEMPTS, RACE_POOL = 50, 4, 100  # 4 attempts per slot, httpx pool size
+FOREIGN_SEQUENTIAL = 50  # warm reads on one connection before the booking elsewhere
+
+
+def next_monday(today: date) -> date:
+    """The Monday after `today` (a week on when today is a Monday)."""
+    return today + timedelta(days=7 - today.weekday())
+
+
+# Fixed once per run: the loader lays slots out from it and the slot reads ask for it.
+FIRST_MONDAY = next_monday(datetime.now(HELSINKI).date())
+SLOTS_FROM = datetime.combine(FIRST_MONDAY, wall_time(0), tzinfo=HELSINKI)
+SLOTS_TO = SLOTS_FROM + SLOT_WINDOW  # wall-clock arithmetic: the offset follows the date
+
+
+def slots_path(slug: str) -> str:
+    """The public free-slot list of `slug` for the benchmark window (offsets quoted: a raw
+    `+` in a query string is a space)."""
+    window = f"from={quote(SLOTS_FROM.isoformat())}&to={quote(SLOTS_TO.isoformat())}"
+    return f"{API}/municipalities/{slug}/slots?{window}"
+
 
 Target = tuple[str, float]  # (MIN_RATIO / MAX_P50 / MAX_P99, value)
 
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One public read. `cold_write` ("municipality:<slug>" or "service-card:<slug>")
-    names what is PATCHed before each cold read; None: no cold measurement."""
+    """One public read. `cold_write` ("municipality:<slug>", "service-card:<slug>" or
+    "booking:<slug>") names what is written before each cold read (a PATCH, or a POST of a
+    booking of a free slot); None: no cold measurement."""
 
     name: str
     path: str
@@ -104,6 +151,7 @@ class Endpoint:
     cold_target: Target | None = None  # besides the latency multiple; PostgreSQL only
     cold_versus: str | None = None  # compare cold 1/p50 with this endpoint's cold row
     needs_cards: bool = False
+    needs_guides: bool = False
 
 
 GRAPHQL_LIST = """query($m: String!, $first: Int) {
@@ -167,7 +215,20 @@ ENDPOINTS: list[Endpoint] = [
         warm_mode="uncached (staff)",
         warm_target=SEARCH_TARGET,
     ),
+    # Each cold write books the next free slot of the list (a POST, no account needed).
+    Endpoint(
+        "slots.list",
+        slots_path(SLOT_TARGET),
+        cold_write=f"booking:{SLOT_TARGET}",
+        cold_target=(MAX_P50, 10.0),
+        needs_guides=True,
+    ),
 ]
+# Measurements that are not one endpoint's warm/304/cold (see foreign_booking_run and
+# booking_race); selectable with --endpoints like the others.
+FOREIGN_BOOKING = "slots.after-booking-elsewhere"
+BOOKING_RACE = "bookings.concurrent"
+SPECIAL = (FOREIGN_BOOKING, BOOKING_RACE)
 
 
 @dataclass
@@ -184,11 +245,16 @@ class Result:
     errors: int = 0
     connections: int | None = None  # wrk -c; None for the one-connection cold runs
     note: str = ""
+    passed: bool | None = None  # INVARIANT rows: the check; False also fails a ratio row
 
     @property
     def verdict(self) -> str:
         if self.target is None:
             return ""
+        if self.target_kind in (INVARIANT, AT_MOST_ONE):
+            return "PASS" if self.passed else "MISS"
+        if self.passed is False:
+            return "MISS"
         if self.target_kind == MAX_P50:
             met = self.p50_ms <= self.target
         elif self.target_kind == MAX_P99:
@@ -1248,9 +1314,125 @@ async def load_service_cards(factory: SessionFactory, args: argparse.Namespace) 
     return added
 
 
+# Guides: a first name per guide number, languages, expertise and meeting modes in turn.
+GUIDE_NAMES = ("Aino", "Eero", "Helmi", "Juho", "Kaisa", "Lauri", "Minna", "Oskari", "Pirjo")
+GUIDE_LANGUAGES = (["fi", "en"], ["fi", "sv", "en"], ["fi"], ["fi", "en", "de"], ["fi", "se"])
+GUIDE_EXPERTISE = (
+    ["housing", "fishing"],
+    ["remote-work", "schools"],
+    ["entrepreneurship"],
+    ["day-care", "hobbies", "nature"],
+    ["jobs", "building-plots"],
+)
+GUIDE_MODES = (["live", "remote"], ["remote", "phone"], ["live", "remote", "phone"], ["phone"])
+
+
+def guide_body(municipality: Municipality, number: int) -> dict[str, Any]:
+    """The `number`th generated guide of a municipality; every fifth a representative."""
+    first = GUIDE_NAMES[number % len(GUIDE_NAMES)]
+    town = municipality.name.fi
+    return {
+        "display_name": f"{first} {town} {number + 1}",
+        "kind": "representative" if number % 5 == 4 else "volunteer",
+        "bio": {
+            "fi": f"Muutin itse paikkakunnalle {town} ja kerron mielelläni, millaista täällä on.",
+            "en": f"I moved to {town} myself and am happy to tell you what life here is like.",
+        },
+        "languages": GUIDE_LANGUAGES[number % len(GUIDE_LANGUAGES)],
+        "expertise": GUIDE_EXPERTISE[number % len(GUIDE_EXPERTISE)],
+        "modes": GUIDE_MODES[number % len(GUIDE_MODES)],
+        "contacts": [
+            {
+                "kind": "email",
+                "value": f"opas{number + 1}@{municipality.slug}.example.org",
+                "public": number % 2 == 0,
+            }
+        ],
+    }
+
+
+def slot_rules(
+    municipality: Municipality, number: int, modes: list[str], args: argparse.Namespace
+) -> list[SlotRuleCreate]:
+    """`--slots-per-week` weekly one-hour rules of the `number`th guide (see WEEKDAYS),
+    valid for `--slot-weeks` weeks from FIRST_MONDAY."""
+    place = {"fi": f"Kunnantalo, {municipality.name.fi}", "en": "Town hall"}
+    until = FIRST_MONDAY + timedelta(weeks=args.slot_weeks, days=-1)
+    return [
+        SlotRuleCreate.model_validate(
+            {
+                "weekday": weekday,
+                "local_start": wall_time(hour),
+                "duration_minutes": 60,
+                "modes": modes,
+                "place": place if "live" in modes else None,
+                "valid_from": FIRST_MONDAY,
+                "valid_until": until,
+            }
+        )
+        for weekday, hour in (
+            (WEEKDAYS[i % len(WEEKDAYS)], SLOT_HOURS[(i // len(WEEKDAYS) + number) % 8])
+            for i in range(args.slots_per_week)
+        )
+    ]
+
+
+async def load_guides(factory: SessionFactory, args: argparse.Namespace) -> int:
+    """Top every municipality up to `--guides-per-municipality` active guides, each with
+    weekly rules expanded into `--slot-weeks` weeks of slots, through `guide.create`,
+    `guide.set_status(active)` and `guide.add_rule` (so the overlap guard, the rule rows and
+    the content versions are as the app writes them). One transaction per municipality.
+    Returns the number of slots; the guides are counted in `args.guides_added`."""
+    per_municipality = args.guides_per_municipality
+    args.guides_added = 0
+    if per_municipality == 0:
+        return 0
+    async with factory() as session:
+        municipalities = list(
+            (await execute(session, sa_select(Municipality).order_by(Municipality.slug))).scalars()
+        )
+        counted = await execute(
+            session,
+            sa_select(col(Guide.municipality_id), func.count()).group_by(
+                col(Guide.municipality_id)
+            ),
+        )
+        existing = {row[0]: row[1] for row in counted}
+    slots = 0
+    started = time.perf_counter()
+    for done, municipality in enumerate(municipalities, start=1):
+        count = existing.get(municipality.id, 0)
+        if count < per_municipality:
+            async with factory() as session:
+                for number in range(count, per_municipality):
+                    data = GuideCreate.model_validate(guide_body(municipality, number))
+                    guide = await guide_service.create(
+                        session=session, municipality_id=municipality.id, data=data
+                    )
+                    await guide_service.set_status(
+                        session=session, guide=guide, status=GuideStatus.active
+                    )
+                    for rule in slot_rules(municipality, number, list(guide.modes), args):
+                        expansion = await guide_service.add_rule(
+                            session=session, guide=guide, data=rule, weeks=args.slot_weeks
+                        )
+                        slots += len(expansion.created)
+                    args.guides_added += 1
+                await session.commit()
+        if done % 50 == 0 or done == len(municipalities):
+            elapsed = time.perf_counter() - started
+            print(
+                f"  guides: {done}/{len(municipalities)} municipalities, "
+                f"{args.guides_added} guides, {slots} slots, {elapsed:.1f} s",
+                flush=True,
+            )
+    return slots
+
+
 LOADERS: list[tuple[str, Loader]] = [
     ("municipalities", load_municipalities),
     ("service cards", load_service_cards),
+    ("slots", load_guides),
 ]
 
 
@@ -1265,6 +1447,9 @@ async def _load_all(database_url: str, args: argparse.Namespace) -> dict[str, di
             seconds = time.perf_counter() - started
             timings[kind] = {"added": added, "seconds": round(seconds, 2)}
             per = f" ({seconds / added * 1000:.1f} ms each)" if added else ""
+            if load is load_guides:
+                timings[kind]["guides"] = args.guides_added
+                per += f" for {args.guides_added} guides"
             print(f"loaded {added} {kind} in {seconds:.1f} s{per}", flush=True)
         if engine.dialect.name == "postgresql":
             # A live database has planner statistics (autovacuum); a freshly bulk-loaded one
@@ -1406,9 +1591,52 @@ def service_card_writer(client: httpx.Client, auth: dict[str, str], slug: str) -
     return write
 
 
+def booking_body(slot: dict[str, Any], email: str) -> dict[str, Any]:
+    """A mover's booking of `slot` (an item of the public slot list), as in the tests."""
+    modes = slot["modes"]
+    return {
+        "slot_id": slot["id"],
+        "mode": "remote" if "remote" in modes else modes[0],
+        "name": "Maija Muuttaja",
+        "email": email,
+        "phone": "0401234567",
+        "language": "en",
+        "topics": ["housing"],
+        "message": "We are thinking of moving in spring.",
+        "consent": True,
+    }
+
+
+def free_slots(client: httpx.Client, slug: str) -> list[dict[str, Any]]:
+    """The free slots of `slug` in the benchmark window, soonest first."""
+    items: list[dict[str, Any]] = client.get(slots_path(slug)).raise_for_status().json()["items"]
+    return items
+
+
+def book(client: httpx.Client, slug: str, slot: dict[str, Any], email: str) -> httpx.Response:
+    return client.post(f"{API}/municipalities/{slug}/bookings", json=booking_body(slot, email))
+
+
+def booking_writer(client: httpx.Client, auth: dict[str, str], slug: str) -> Writer:
+    """Book the i-th free slot of the window (each booking takes one: a new one every time);
+    the next read must no longer offer it."""
+    slots = free_slots(client, slug)
+
+    def write(i: int) -> str:
+        if i >= len(slots):
+            raise RuntimeError(f"{slug} has only {len(slots)} free slots for {i + 1} bookings")
+        response = book(client, slug, slots[i], f"cold{i}@bench.example.org")
+        if response.status_code != 201:
+            raise RuntimeError(f"booking {slots[i]['id']} answered {response.status_code}")
+        return str(slots[i]["id"])
+
+    return write
+
+
 WRITERS: dict[str, Callable[[httpx.Client, dict[str, str], str], Writer]] = {
     "municipality": municipality_writer,
     "service-card": service_card_writer,
+    "booking": booking_writer,
 }
 
 
@@ -1420,9 +1648,12 @@ def cold_run(client: httpx.Client, auth: dict[str, str], endpoint: Endpoint, n: 
     headers = headers_of(endpoint, auth)
     previous = request(client, endpoint, headers).raise_for_status().headers.get("etag")
     timings: list[float] = []
+    writes: list[float] = []
     stale = 0
     for i in range(n):
+        started = time.perf_counter()
         written = write(i)
+        writes.append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
         response = request(client, endpoint, headers)
         timings.append((time.perf_counter() - started) * 1000)
@@ -1430,10 +1661,17 @@ def cold_run(client: httpx.Client, auth: dict[str, str], endpoint: Endpoint, n: 
         etag = response.headers.get("etag")
         if etag is None:  # GraphQL: no ETag, look for the text just written
             stale += all(item.get("summary") != written for item in graphql_items(response))
+        elif kind == "booking":  # the slot just booked must be gone
+            offered = {item["id"] for item in response.json()["items"]}
+            stale += etag == previous or written in offered
         else:
             stale += etag == previous
         previous = etag
-    return from_timings(endpoint.name, "cold", timings, f"{stale} of {n} stale" if stale else "")
+    what = {"booking": "POST booking"}.get(kind, "PATCH")
+    note = f"{what} p50 {percentile(writes, 50):.1f} ms"
+    return from_timings(
+        endpoint.name, "cold", timings, f"{stale} of {n} stale; {note}" if stale else note
+    )
 
 
 def sequential_healthz(client: httpx.Client, n: int) -> Result:
@@ -1443,6 +1681,163 @@ def sequential_healthz(client: httpx.Client, n: int) -> Result:
         client.get(BASELINE.path).raise_for_status()
         timings.append((time.perf_counter() - started) * 1000)
     return from_timings(BASELINE.name, "sequential", timings)
+
+
+def timed_get(client: httpx.Client, path: str) -> tuple[httpx.Response, float]:
+    started = time.perf_counter()
+    response = client.get(path)
+    return response.raise_for_status(), (time.perf_counter() - started) * 1000
+
+
+@dataclass
+class ForeignCheck:
+    """The reads of SLOT_TARGET's slot list right after a booking in FOREIGN_TARGET."""
+
+    first_ms: float
+    second_ms: float
+    warm_p50: float  # sequential warm reads on the same connection, before the booking
+    unchanged: bool  # the first read kept the ETag: same content versions, cached body
+
+    def note(self, cold_p50: float | None) -> str:
+        """Served from cache? The ETag says whether the versions moved (they must not); the
+        latency whether the body was rebuilt. A read right after a heavy request, or one
+        that re-reads the versions (their 1 s TTL ran out), takes a few ms more than warm
+        but far less than the cold p50 of a rebuild."""
+        if not self.unchanged:
+            how = "INVALIDATED"
+        elif self.first_ms <= 2 * self.warm_p50 + 1:
+            how = "from cache"
+        elif cold_p50 is not None and self.first_ms < cold_p50 / 2:
+            how = f"from cache (cold p50 {cold_p50:.1f} ms)"
+        else:
+            how = "as slow as cold: rebuilt?"
+        return (
+            f"1st read after: {self.first_ms:.2f} ms, ETag "
+            f"{'unchanged' if self.unchanged else 'CHANGED'} → {how}; 2nd read "
+            f"{self.second_ms:.2f} ms; 1-conn warm p50 {self.warm_p50:.2f} ms"
+        )
+
+
+def foreign_booking_run(
+    args: argparse.Namespace, client: httpx.Client
+) -> tuple[Result, ForeignCheck]:
+    """A booking in FOREIGN_TARGET must leave SLOT_TARGET's cached slot list alone: the
+    first read after it keeps its ETag (same content versions, so the cached body), and
+    wrk finds the list as warm as before."""
+    path = slots_path(SLOT_TARGET)
+    etag = timed_get(client, path)[0].headers["etag"]  # built now if it was not cached
+    warm = [timed_get(client, path)[1] for _ in range(FOREIGN_SEQUENTIAL)]
+    slot = free_slots(client, FOREIGN_TARGET)[0]
+    booked = book(client, FOREIGN_TARGET, slot, "elsewhere@bench.example.org")
+    if booked.status_code != 201:
+        raise RuntimeError(f"the booking in {FOREIGN_TARGET} answered {booked.status_code}")
+    first, first_ms = timed_get(client, path)
+    second_ms = timed_get(client, path)[1]
+    check = ForeignCheck(first_ms, second_ms, percentile(warm, 50), first.headers["etag"] == etag)
+    result = run_wrk(args, f"{client.base_url}{path}", {}, FOREIGN_BOOKING, "warm")
+    result.aim(WARM)
+    result.passed = check.unchanged
+    result.note = check.note(None)
+    return result, check
+
+
+Outcome = tuple[int | None, str, float]  # status (None: no answer), problem code, ms
+
+
+async def _race(base: str, slug: str, slots: list[dict[str, Any]]) -> tuple[list[Outcome], float]:
+    """RACE_ATTEMPTS bookings of every slot, all at once (the attempts on one slot next to
+    each other), on a pool of RACE_POOL connections."""
+    limits = httpx.Limits(max_connections=RACE_POOL, max_keepalive_connections=RACE_POOL)
+    url = f"{API}/municipalities/{slug}/bookings"
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
+
+        async def attempt(slot: dict[str, Any], email: str) -> Outcome:
+            started = time.perf_counter()
+            try:
+                response = await client.post(url, json=booking_body(slot, email))
+            except httpx.HTTPError as error:
+                return None, type(error).__name__, (time.perf_counter() - started) * 1000
+            elapsed = (time.perf_counter() - started) * 1000
+            code = ""
+            if response.status_code >= 400:
+                try:
+                    code = str(response.json().get("code", ""))
+                except ValueError:
+                    code = "not JSON"
+            return response.status_code, code, elapsed
+
+        started = time.perf_counter()
+        outcomes = await asyncio.gather(
+            *(
+                attempt(slot, f"race{k}.{i}@bench.example.org")
+                for i, slot in enumerate(slots)
+                for k in range(RACE_ATTEMPTS)
+            )
+        )
+        return list(outcomes), time.perf_counter() - started
+
+
+async def _bookings_per_slot(database_url: str, slot_ids: list[str]) -> dict[str, int]:
+    """Straight from the database: how many bookings (of any status) each slot has."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                sa_select(col(Booking.slot_id), func.count())
+                .where(col(Booking.slot_id).in_([uuid.UUID(s) for s in slot_ids]))
+                .group_by(col(Booking.slot_id))
+            )
+            return {str(slot_id): count for slot_id, count in rows}
+    finally:
+        await engine.dispose()
+
+
+def booking_race(args: argparse.Namespace, client: httpx.Client, database_url: str) -> Result:
+    """RACE_SLOTS free slots of RACE_TARGET, RACE_ATTEMPTS concurrent bookings of each
+    (different emails). PostgreSQL: exactly one booking per slot, the rest 409
+    `slot-taken`, no 5xx. SQLite (one writer at a time) may answer 503 `busy`: reported
+    and tolerated, and the check is that no slot has two bookings and every 201 is one
+    booking in the database."""
+    slots = free_slots(client, RACE_TARGET)[:RACE_SLOTS]
+    if len(slots) < RACE_SLOTS:
+        raise RuntimeError(f"{RACE_TARGET} has only {len(slots)} free slots")
+    outcomes, elapsed = asyncio.run(_race(str(client.base_url), RACE_TARGET, slots))
+    per_slot = asyncio.run(_bookings_per_slot(database_url, [str(s["id"]) for s in slots]))
+    created = sum(status == 201 for status, _, _ in outcomes)
+    taken = sum(status == 409 and code == "slot-taken" for status, code, _ in outcomes)
+    busy = sum(status == 503 and code == "busy" for status, code, _ in outcomes)
+    others: dict[str, int] = {}
+    for status, code, _ in outcomes:
+        if status not in (201, 409, 503) or code not in ("", "slot-taken", "busy"):
+            label = f"{status or 'no answer'} {code}".strip()
+            others[label] = others.get(label, 0) + 1
+    server_errors = sum(status is None or status >= 500 for status, _, _ in outcomes)
+    booked = sum(per_slot.values())
+    at_most_one = all(n == 1 for n in per_slot.values())
+    if args.db == "sqlite":
+        kind, passed = AT_MOST_ONE, at_most_one and server_errors == busy
+    else:
+        kind, passed = INVARIANT, at_most_one and len(per_slot) == RACE_SLOTS and not server_errors
+    timings = [ms for _, _, ms in outcomes]
+    result = Result(
+        BOOKING_RACE,
+        f"{len(outcomes)} on {RACE_SLOTS} slots",
+        created / elapsed,
+        percentile(timings, 50),
+        percentile(timings, 99),
+        connections=RACE_POOL,
+        target=RACE_SLOTS,
+        target_kind=kind,
+        passed=passed and booked == created,
+    )
+    other = ", ".join(f"{label} ×{n}" for label, n in sorted(others.items())) or "0"
+    result.note = (
+        f"201 ×{created}, 409 slot-taken ×{taken}, 503 busy ×{busy}, other {other}; "
+        f"in the database {booked} bookings on {len(per_slot)} of {RACE_SLOTS} slots "
+        f"(at most {max(per_slot.values(), default=0)} a slot); {elapsed:.2f} s, "
+        f"{len(outcomes) / elapsed:.0f} attempts/s"
+    )
+    return result
 
 
 # --- report --------------------------------------------------------------------------------
@@ -1465,6 +1860,10 @@ def target_cell(r: Result) -> str:
         return f"p50 ≤ {r.target:g} ms"
     if r.target_kind == MAX_P99:
         return f"p99 < {r.target:g} ms"
+    if r.target_kind == INVARIANT:
+        return f"{r.target:g} booked"
+    if r.target_kind == AT_MOST_ONE:
+        return "≤ 1 a slot"
     return f"≥ {r.target:.2f}"
 
 
@@ -1498,6 +1897,19 @@ target  warm ≥ 0.70 and 304 ≥ 0.90 of /healthz; service-cards.list cold p50 
         and "uncached (staff)" with the platform admin's token (Authorization skips FastLane
         and the body cache: every request searches the database). GraphQL has no response
         cache: its warm row runs the resolvers every time (no target set).
+        slots.list cold p50 ≤ 10 ms too (PostgreSQL only); its write is a booking of the
+        next free slot of the list, so the read after it must drop that slot.
+        {foreign} ≥ 0.70 and the first read after one booking in {foreign_slug}
+        keeps the ETag of {slot_slug}'s list (a booking elsewhere must not invalidate it).
+        "from cache": that read took ≤ 2 × the one-connection warm p50 + 1 ms, or less than
+        half the list's cold p50 (a few ms: right after a heavy request, or re-reading the
+        versions once their 1 s TTL ran out; rebuilding the body takes the cold time).
+        {race}: {attempts} bookings at once ({per} per slot, different emails) on
+        {slots} free slots of {race_slug}, httpx pool of {pool}: exactly one booking per
+        slot in the database (counted there), the others 409 slot-taken, no 5xx. SQLite
+        has one writer: 503 busy is reported and tolerated there, and the target is that no
+        slot has two bookings ("≤ 1 a slot") and every 201 is a booking in the database.
+        req/s = bookings made per second; p50/p99 = latency of all {attempts} requests.
 stale   a cold read that still showed the content from before the write."""
 
 
@@ -1507,6 +1919,8 @@ def header(args: argparse.Namespace) -> list[str]:
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cpus
     cards = args.municipalities * args.cards_per_municipality
     entries = SECTIONS_PER_CARD * ENTRIES_PER_SECTION
+    guides = args.municipalities * args.guides_per_municipality
+    per_guide = args.slot_weeks * args.slots_per_week
     load = f"{os.getloadavg()[0]:.2f} (1 min)"
     if getattr(args, "load_average", None):  # others' work on this machine skews absolutes
         load = f"{args.load_average[0]:.2f} at start, {args.load_average[1]:.2f} at end (1 min)"
@@ -1515,19 +1929,29 @@ def header(args: argparse.Namespace) -> list[str]:
         f"data:         {args.municipalities} municipalities × {args.cards_per_municipality} "
         f"cards × {entries} entries ({SECTIONS_PER_CARD} sections × {ENTRIES_PER_SECTION}) = "
         f"{cards} cards, {cards * entries} entries",
+        f"              {args.guides_per_municipality} active guides × {args.slot_weeks} weeks "
+        f"× {args.slots_per_week} one-hour slots a week = {guides} guides, "
+        f"{guides * per_guide} slots (from Monday {FIRST_MONDAY}, Europe/Helsinki)",
         f"reads:        cards of {CARD_TARGET} (?lang=en&limit=20, REST and GraphQL); "
         "search in kemijarvi, q=päiväkodit",
+        f"              slots of {SLOT_TARGET} from {SLOTS_FROM.isoformat()} "
+        f"to {SLOTS_TO.isoformat()}; a booking elsewhere in {FOREIGN_TARGET}, "
+        f"concurrent ones in {RACE_TARGET}",
         "loading:      straight into the database through the service layer, before serving",
         f"wrk:          -t{args.threads} -c{args.connections} -d{args.duration}s --latency "
         f"(search: -c{SEARCH_CONNECTIONS}); cold: {args.cold_samples} samples on one connection",
         f"CPUs:         {cpus} (usable {usable}); load average {load}",
     ]
+    if not args.guides_per_municipality:  # no guides: neither the data nor the slot reads
+        lines = [line for line in lines if "guides ×" not in line and "slots of" not in line]
     loaded: dict[str, dict[str, float]] | None = getattr(args, "loaded", None)
     if loaded:
         parts = []
         for kind, item in loaded.items():
             added, seconds = int(item["added"]), item["seconds"]
             each = f", {seconds / added * 1000:.1f} ms each" if added else ""
+            if "guides" in item and added:
+                each += f" ({int(item['guides'])} guides)"
             parts.append(
                 f"{kind} {added} in {seconds:.1f} s{each}" if added else f"{kind} {seconds:.1f} s"
             )
@@ -1550,29 +1974,59 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="published service cards per municipality, 2 sections × 4 entries each "
         "(0: no cards, and no service-card list/GraphQL measurements)",
     )
+    parser.add_argument(
+        "--guides-per-municipality",
+        type=int,
+        default=20,
+        help="active guides per municipality, each with weekly slots (0: no guides, and no "
+        "slot/booking measurements)",
+    )
+    parser.add_argument("--slot-weeks", type=int, default=8, help="weeks of slots from next Monday")
+    parser.add_argument(
+        "--slots-per-week",
+        type=int,
+        default=5,
+        help="one-hour slots per guide and week, Monday to Friday (5: one every working day; "
+        "15: three; 3: Monday, Wednesday, Friday); loading costs ~2 ms a slot",
+    )
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--cold-samples", type=int, default=200)
-    known = ", ".join(e.name for e in ENDPOINTS)
+    known = ", ".join([*(e.name for e in ENDPOINTS), *SPECIAL])
     parser.add_argument("--endpoints", help=f"comma-separated subset of: {known}")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
-    args.selected = ENDPOINTS
+    args.selected, args.special = ENDPOINTS, list(SPECIAL)
     if args.endpoints:
         names = [name.strip() for name in args.endpoints.split(",") if name.strip()]
-        unknown = set(names) - {e.name for e in ENDPOINTS}
+        unknown = set(names) - {e.name for e in ENDPOINTS} - set(SPECIAL)
         if unknown:
             parser.error(f"unknown endpoints {', '.join(sorted(unknown))}; known: {known}")
         args.selected = [e for e in ENDPOINTS if e.name in names]
+        args.special = [name for name in SPECIAL if name in names]
     if not args.cards_per_municipality:
         args.selected = [e for e in args.selected if not e.needs_cards]
+    if not args.guides_per_municipality:
+        args.selected = [e for e in args.selected if not e.needs_guides]
+        args.special = []
     if not 0 < args.municipalities <= 1000:
         parser.error("--municipalities: codes are 3 digits, so between 1 and 1000")
     if args.cards_per_municipality and args.municipalities < 4:
         parser.error(f"service cards are read from {CARD_TARGET}: --municipalities must be ≥ 4")
     if not 0 <= args.cards_per_municipality <= 1000:
         parser.error("--cards-per-municipality must be between 0 and 1000")
+    if args.guides_per_municipality and args.municipalities < 6:
+        parser.error(
+            f"slots are read and booked in bench-0001 to {RACE_TARGET}: "
+            "--municipalities must be ≥ 6"
+        )
+    if not 0 <= args.guides_per_municipality <= 500:
+        parser.error("--guides-per-municipality must be between 0 and 500")
+    if not 1 <= args.slot_weeks <= 52:
+        parser.error("--slot-weeks must be between 1 and 52 (a weekly rule covers ≤ a year)")
+    if not 1 <= args.slots_per_week <= MAX_SLOTS_PER_WEEK:
+        parser.error(f"--slots-per-week must be between 1 and {MAX_SLOTS_PER_WEEK}")
     if min(args.workers, args.duration, args.threads, args.cold_samples) < 1:
         parser.error("--workers, --duration, --threads and --cold-samples must be positive")
     if args.connections < args.threads:
@@ -1589,6 +2043,8 @@ def benchmark(args: argparse.Namespace, stack: ExitStack) -> list[Result]:
         "SECRET_KEY": secrets.token_urlsafe(48),
         "ENVIRONMENT": "production",
         "LOG_SQL": "false",
+        # Every booking is a public POST, rate-limited per client address (20/min).
+        "PUBLIC_POST_LIMIT_PER_MINUTE": "1000000",
     }
     settle("migrate", env=env)
     settle("seed", env={**env, "FIRST_ADMIN_EMAIL": ADMIN_EMAIL, "FIRST_ADMIN_PASSWORD": password})
@@ -1601,6 +2057,10 @@ def benchmark(args: argparse.Namespace, stack: ExitStack) -> list[Result]:
     healthz = f"{base}{BASELINE.path}"
     first = run_wrk(args, healthz, {}, BASELINE.name, "baseline (first)")
     measured = [r for e in args.selected for r in warm_runs(args, client, auth, e)]
+    foreign = None
+    if FOREIGN_BOOKING in args.special:
+        foreign_result, foreign = foreign_booking_run(args, client)
+        measured.append(foreign_result)
     last = run_wrk(args, healthz, {}, BASELINE.name, "baseline (last)")
     baseline_rps = statistics.mean([first.rps or 0.0, last.rps or 0.0])
     for r in (first, last, *measured):
@@ -1625,7 +2085,15 @@ def benchmark(args: argparse.Namespace, stack: ExitStack) -> list[Result]:
             r.aim((MIN_RATIO, 0.6))
             throughput = f"1/p50 {1000 / r.p50_ms:.0f}/s vs REST {1000 / versus.p50_ms:.0f}/s"
             r.note = "; ".join(filter(None, [throughput, r.note]))
-    return [first, *measured, last, sequential, *cold.values()]
+    if foreign is not None:  # judge its first read against the slot list's cold reads
+        slots_cold = cold.get("slots.list")
+        foreign_result.note = foreign.note(slots_cold.p50_ms if slots_cold else None)
+    extra = []
+    if BOOKING_RACE in args.special:
+        attempts = RACE_SLOTS * RACE_ATTEMPTS
+        print(f"racing {attempts} bookings on {RACE_SLOTS} slots ...", flush=True)
+        extra.append(booking_race(args, client, database_url))
+    return [first, *measured, last, sequential, *cold.values(), *extra]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1654,9 +2122,14 @@ def main(argv: list[str] | None = None) -> int:
     print_table(results)
     print()
     options = {"threads": args.threads, "duration": args.duration, "conn": args.connections}
-    print(NOTES.format(**options, search=SEARCH_CONNECTIONS))
+    slots: dict[str, object] = {"slot_slug": SLOT_TARGET, "foreign_slug": FOREIGN_TARGET}
+    slots |= {"race_slug": RACE_TARGET, "race": BOOKING_RACE, "foreign": FOREIGN_BOOKING}
+    slots |= {"attempts": RACE_SLOTS * RACE_ATTEMPTS, "per": RACE_ATTEMPTS, "slots": RACE_SLOTS}
+    print(NOTES.format(**options, **slots, pool=RACE_POOL, search=SEARCH_CONNECTIONS))
     if args.json:
-        names = ("db", "workers", "municipalities", "cards_per_municipality", "threads")
+        names: tuple[str, ...] = ("db", "workers", "municipalities", "threads")
+        names += ("cards_per_municipality", "guides_per_municipality", "slot_weeks")
+        names += ("slots_per_week",)
         payload = {name: getattr(args, name) for name in (*names, "connections", "duration")}
         payload |= {"cold_samples": args.cold_samples, "cpus": os.cpu_count()}
         payload |= {"load_average": args.load_average, "loaded": args.loaded}
