@@ -3,10 +3,14 @@
 from app.models.analytics import AnalyticsSnapshot
 from app.models.booking import Booking, InfoPackageRequest, Message
 from app.models.comms_plan import CommsPlan, CommsPlanEvent, CommsPlanRow
+from app.models.content_revision import ContentRevision
 from app.models.content_version import ContentVersion
 from app.models.guide import Guide, Slot, SlotRule
+from app.models.journey import Journey
+from app.models.landing import LandingConfig
 from app.models.municipality import Municipality
 from app.models.outbox import OutboxEmail
+from app.models.persona import Persona, ServicePromise
 from app.models.service_card import (
     CardEntry,
     CardSection,
@@ -14,6 +18,7 @@ from app.models.service_card import (
     ServiceCardRevision,
     Topic,
 )
+from app.models.story import Story
 from app.models.user import RoleGrant, User
 
 __all__ = [
@@ -30,7 +35,13 @@ __all__ = [
     "CommsPlan",
     "CommsPlanEvent",
     "CommsPlanRow",
+    "ContentRevision",
     "ContentVersion",
+    "Journey",
+    "LandingConfig",
+    "Persona",
+    "ServicePromise",
+    "Story",
     "Municipality",
     "RoleGrant",
     "ServiceCard",
