@@ -20,9 +20,13 @@ from app.api.routes import (
     handbook,
     health,
     hsds,
+    journey,
+    landing,
     messages,
     municipalities,
+    personas,
     service_cards,
+    stories,
     users,
 )
 from app.core.config import Settings, get_settings
@@ -77,6 +81,14 @@ def create_app(
             {"name": "messages", "description": "Ask by message; the staff inbox."},
             {"name": "info-package", "description": "The info package ordered by email."},
             {
+                "name": "personas",
+                "description": "Mover segments and personas, their recommendations, the "
+                "service promise.",
+            },
+            {"name": "journey", "description": "The mover's journey, stage by stage."},
+            {"name": "landing", "description": "The mover landing page in one call."},
+            {"name": "stories", "description": "Stories of work and life, and moderation."},
+            {
                 "name": "comms-plans",
                 "description": "Communication plans, their approval and calendar (comms staff).",
             },
@@ -130,6 +142,10 @@ def create_app(
     api.include_router(guides.router)
     api.include_router(bookings.router)
     api.include_router(messages.router)
+    api.include_router(personas.router)
+    api.include_router(journey.router)
+    api.include_router(landing.router)
+    api.include_router(stories.router)
     api.include_router(comms_plans.router)
     api.include_router(analytics.router)
     app.include_router(api)
