@@ -4,7 +4,7 @@ social-media posts and staff-written stories, shown once moderated."""
 import re
 import unicodedata
 import uuid
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -63,7 +63,7 @@ def _published(value: Any) -> Any:
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("give a time with an offset, e.g. 2026-05-04T10:00:00+03:00")
-    return value
+    return value.astimezone(UTC)
 
 
 StoryHashtag = Annotated[str, AfterValidator(normalize_hashtag)]
