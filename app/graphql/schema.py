@@ -21,6 +21,7 @@ from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.graphql.comms import CommsMutations, CommsQueries
 from app.graphql.context import Context, get_context
 from app.graphql.errors import ProblemCodes
+from app.graphql.personas import PersonaMutations, PersonaQueries
 from app.graphql.types.booking import BookingMutations, BookingQueries
 from app.graphql.types.municipality import Municipality, MunicipalityConnection, User
 from app.graphql.types.service_card import (
@@ -245,10 +246,10 @@ class CardMutations:
 
 def build_schema(max_depth: int = 10) -> strawberry.Schema:
     query = strawberry.tools.merge_types(
-        "Query", (Query, CardQueries, BookingQueries, CommsQueries)
+        "Query", (Query, CardQueries, BookingQueries, CommsQueries, PersonaQueries)
     )
     mutation = strawberry.tools.merge_types(
-        "Mutation", (CardMutations, BookingMutations, CommsMutations)
+        "Mutation", (CardMutations, BookingMutations, CommsMutations, PersonaMutations)
     )
     return strawberry.Schema(
         query=query,
