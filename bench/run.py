@@ -76,6 +76,8 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint(
         "municipalities.detail", f"{API}/municipalities/kemijarvi?lang=en", cold_write="kemijarvi"
     ),
+    # The landing page shows the municipality's hashtags, so the same PATCH makes it cold.
+    Endpoint("landing", f"{API}/municipalities/kemijarvi/landing?lang=en", cold_write="kemijarvi"),
 ]
 
 
