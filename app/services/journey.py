@@ -78,12 +78,14 @@ assert [stage["key"] for stage in DEFAULT_STAGES] == list(STAGE_KEYS)
 
 
 def default_stages() -> list[StageIn]:
+    """The six stages as a municipality has them before writing its own."""
     return [StageIn.model_validate(stage) for stage in DEFAULT_STAGES]
 
 
 async def get_config(
     *, session: AsyncSession, municipality_id: uuid.UUID, for_update: bool = False
 ) -> Journey | None:
+    """The saved journey, or None while the defaults apply."""
     statement = select(Journey).where(col(Journey.municipality_id) == municipality_id)
     if for_update:
         statement = statement.with_for_update()

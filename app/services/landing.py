@@ -71,6 +71,7 @@ MEETING_MODES = {
 async def get_config(
     *, session: AsyncSession, municipality_id: uuid.UUID, for_update: bool = False
 ) -> LandingConfig | None:
+    """The saved configuration, or None while the defaults apply."""
     statement = select(LandingConfig).where(col(LandingConfig.municipality_id) == municipality_id)
     if for_update:
         statement = statement.with_for_update()
@@ -170,6 +171,7 @@ async def card_heads(session: AsyncSession, municipality_id: uuid.UUID) -> list[
 
 
 def card_ref(card: Any, slug: str) -> Document:
+    """A card as a tile or a stage links to it."""
     return {
         "id": card.id,
         "topic": card.topic,
@@ -304,6 +306,7 @@ def soonest_of(*moments: datetime | None) -> datetime | None:
 
 
 async def municipality_of(session: AsyncSession, municipality_id: uuid.UUID) -> Municipality:
+    """The municipality row: its name, contact channels and hashtags are on the page."""
     municipality = await session.get(Municipality, municipality_id)
     if municipality is None:
         raise NotFound("No such municipality.")

@@ -149,6 +149,7 @@ async def list_documents(
 
 
 async def get_document(*, session: AsyncSession, municipality_id: uuid.UUID, key: str) -> Document:
+    """One persona's document (404 for an unknown key)."""
     found = await list_documents(session=session, municipality_id=municipality_id, keys=[key])
     if not found:
         raise NotFound(f"No persona '{key}' here.")
@@ -278,6 +279,7 @@ async def update(
 
 
 async def revisions(*, session: AsyncSession, persona: Persona) -> list[Document]:
+    """The persona's history, newest first."""
     return content_revision.public(
         await content_revision.history(session=session, subject_id=persona.id)
     )
@@ -668,6 +670,7 @@ def _rank_guides(persona: Persona, lang: str | None, guide_rows: Sequence[Any]) 
 async def get_promise(
     *, session: AsyncSession, municipality_id: uuid.UUID, for_update: bool = False
 ) -> ServicePromise | None:
+    """The general promise, or None before anyone has written it."""
     statement = select(ServicePromise).where(col(ServicePromise.municipality_id) == municipality_id)
     if for_update:
         statement = statement.with_for_update()

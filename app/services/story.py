@@ -191,6 +191,7 @@ async def get(
     story_id: uuid.UUID,
     for_update: bool = False,
 ) -> Story:
+    """A story of this municipality, whatever its status (404 otherwise)."""
     statement = select(Story).where(
         col(Story.id) == story_id, col(Story.municipality_id) == municipality_id
     )
@@ -313,6 +314,7 @@ async def moderate(
 
 
 async def remove(*, session: AsyncSession, story: Story) -> None:
+    """Delete a story; its source URL may then be imported again."""
     await session.delete(story)
     await session.flush()
     await _bump(session, story.municipality_id)

@@ -145,6 +145,7 @@ async def update_journey_config(
 async def list_journey_revisions(
     municipality: MunicipalityDep, session: SessionDep, principal: CurrentPrincipal
 ) -> Response:
+    """Every change, newest first: who, when, and each field's before and after."""
     require_read(principal, municipality.id, *CONTENT_STAFF)
     journey = await journey_service.get_config(session=session, municipality_id=municipality.id)
     if journey is None:

@@ -155,6 +155,7 @@ async def update_landing_config(
 async def list_landing_config_revisions(
     municipality: MunicipalityDep, session: SessionDep, principal: CurrentPrincipal
 ) -> Response:
+    """Every change, newest first: who, when, and each field's before and after."""
     require_read(principal, municipality.id, *CONTENT_STAFF)
     config = await landing_service.get_config(session=session, municipality_id=municipality.id)
     if config is None:

@@ -416,6 +416,7 @@ async def update_service_promise(
 async def list_service_promise_revisions(
     municipality: MunicipalityDep, session: SessionDep, principal: CurrentPrincipal
 ) -> Response:
+    """Every change, newest first: who, when, and each field's before and after."""
     require_read(principal, municipality.id, *CONTENT_STAFF)
     promise = await persona_service.get_promise(session=session, municipality_id=municipality.id)
     if promise is None:
