@@ -3,10 +3,11 @@ that carries everything the page shows, built in a fixed number of queries."""
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, type_coerce
+from sqlalchemy import Uuid, cast, func, literal_column, null, type_coerce, union_all
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,7 +24,7 @@ from app.models.landing import (
     LandingConfigUpdate,
 )
 from app.models.municipality import Municipality
-from app.models.persona import Persona
+from app.models.persona import Persona, ServicePromise
 from app.models.service_card import CardStatus, ServiceCard, Topic
 from app.services import content_revision, content_version
 from app.services import guide as guide_service
@@ -185,33 +186,35 @@ def cards_of(cards: Sequence[Any], topics: Sequence[str], slug: str) -> list[Doc
     return [card_ref(card, slug) for topic in topics for card in cards if card.topic == topic]
 
 
+def _soonest_free(municipality_id: uuid.UUID, mode: MeetingMode, dialect: str) -> Any:
+    """The start of the soonest free slot of an active guide in `mode`, as a subquery."""
+    return (
+        sa_select(func.min(Slot.starts_at))
+        .join(Guide, col(Guide.id) == col(Slot.guide_id))
+        .where(
+            col(Slot.id).in_(guide_service._free_slots(municipality_id)),
+            col(Guide.status) == GuideStatus.active,
+            json_array_contains(Slot.modes, mode.value, dialect),
+        )
+        .scalar_subquery()
+    )
+
+
 async def next_free_slots(
     session: AsyncSession, municipality_id: uuid.UUID
 ) -> dict[str, datetime | None]:
     """The soonest free slot of an active guide for live and for remote meetings: one query."""
     dialect = session.get_bind().dialect.name
-
-    def soonest(mode: MeetingMode) -> Any:
-        return (
-            sa_select(func.min(Slot.starts_at))
-            .join(Guide, col(Guide.id) == col(Slot.guide_id))
-            .where(
-                col(Slot.id).in_(guide_service._free_slots(municipality_id)),
-                col(Guide.status) == GuideStatus.active,
-                json_array_contains(Slot.modes, mode.value, dialect),
-            )
-            .scalar_subquery()
-        )
-
     row = (
         await execute(
             session,
             sa_select(
-                soonest(MeetingMode.live).label("live"), soonest(MeetingMode.remote).label("remote")
+                _soonest_free(municipality_id, MeetingMode.live, dialect).label("live"),
+                _soonest_free(municipality_id, MeetingMode.remote, dialect).label("remote"),
             ),
         )
     ).one()
-    return {mode: _aware(value) for mode, value in (("live", row.live), ("remote", row.remote))}
+    return {"live": _aware(row.live), "remote": _aware(row.remote)}
 
 
 def _aware(value: Any) -> datetime | None:
@@ -313,45 +316,105 @@ async def municipality_of(session: AsyncSession, municipality_id: uuid.UUID) -> 
     return municipality
 
 
+@dataclass(frozen=True)
+class _Head:
+    """A persona, topic or card as the page lists it."""
+
+    key: str
+    name: Any
+    extra: Any
+    position: int
+    id: Any
+
+    @property
+    def topic(self) -> str:
+        return self.key
+
+    @property
+    def title(self) -> Any:
+        return self.name
+
+
+async def _page_lists(
+    session: AsyncSession, municipality_id: uuid.UUID
+) -> tuple[list[_Head], list[_Head], list[_Head]]:
+    """Personas, card topics and published card titles in one round trip: three small
+    lists of the same shape, so one UNION ALL instead of three queries."""
+    no_json = cast(null(), JSONType)
+    no_id = cast(null(), Uuid())
+    personas: Any = sa_select(
+        literal_column("'persona'").label("kind"),
+        col(Persona.key).label("key"),
+        type_coerce(Persona.name, JSONType).label("name"),
+        type_coerce(Persona.tagline, JSONType).label("extra"),
+        col(Persona.position).label("position"),
+        no_id.label("id"),
+    ).where(col(Persona.municipality_id) == municipality_id)
+    topics: Any = sa_select(
+        literal_column("'topic'"),
+        col(Topic.key),
+        type_coerce(Topic.name, JSONType),
+        no_json,
+        col(Topic.position),
+        no_id,
+    ).where(col(Topic.municipality_id) == municipality_id)
+    cards: Any = (
+        sa_select(
+            literal_column("'card'"),
+            col(Topic.key),
+            type_coerce(ServiceCard.title, JSONType),
+            no_json,
+            col(ServiceCard.position),
+            col(ServiceCard.id),
+        )
+        .join(Topic, col(Topic.id) == col(ServiceCard.topic_id))
+        .where(
+            col(ServiceCard.municipality_id) == municipality_id,
+            col(ServiceCard.status) == CardStatus.published,
+        )
+    )
+    found: dict[str, list[_Head]] = {"persona": [], "topic": [], "card": []}
+    for row in (await execute(session, union_all(personas, topics, cards))).all():
+        found[row.kind].append(_Head(row.key, row.name, row.extra, row.position, row.id))
+    for kind, heads in found.items():
+        heads.sort(key=lambda head: (head.position, str(head.id) if kind == "card" else head.key))
+    return found["persona"], found["topic"], found["card"]
+
+
 async def landing(
     *, session: AsyncSession, municipality_id: uuid.UUID
 ) -> tuple[Document, datetime | None]:
     """Everything the landing page shows, and when it next goes stale on its own.
 
-    Nine queries whatever the amount of content: the municipality, the configuration,
-    the promise, personas, topics, card titles, the soonest free slots, the featured
-    guides and the newest stories. Nothing personal: guides' public fields only."""
-    municipality = await municipality_of(session, municipality_id)
-    slug = municipality.slug
-    config = await get_config(session=session, municipality_id=municipality_id)
-    settings = config_document(config, slug)
-    promise = (
-        await persona_service.get_promise(session=session, municipality_id=municipality_id)
-        if settings["show_service_promise"]
-        else None
-    )
-    personas = (
+    Four queries whatever the amount of content (each costs a round trip, which is what
+    a cold read pays for): the municipality with its configuration, promise and soonest
+    free slots; personas, topics and card titles; the featured guides; the newest
+    stories. Nothing personal: guides' public fields only."""
+    dialect = session.get_bind().dialect.name
+    row = (
         await execute(
             session,
             sa_select(
-                col(Persona.key),
-                type_coerce(Persona.name, JSONType).label("name"),
-                type_coerce(Persona.tagline, JSONType).label("tagline"),
+                Municipality,
+                LandingConfig,
+                ServicePromise,
+                _soonest_free(municipality_id, MeetingMode.live, dialect).label("live"),
+                _soonest_free(municipality_id, MeetingMode.remote, dialect).label("remote"),
             )
-            .where(col(Persona.municipality_id) == municipality_id)
-            .order_by(col(Persona.position), col(Persona.key)),
+            .outerjoin(LandingConfig, col(LandingConfig.municipality_id) == col(Municipality.id))
+            .outerjoin(ServicePromise, col(ServicePromise.municipality_id) == col(Municipality.id))
+            .where(col(Municipality.id) == municipality_id),
         )
-    ).all()
-    topics = (
-        await execute(
-            session,
-            sa_select(col(Topic.key), type_coerce(Topic.name, JSONType).label("name"))
-            .where(col(Topic.municipality_id) == municipality_id)
-            .order_by(col(Topic.position), col(Topic.key)),
-        )
-    ).all()
-    cards = await card_heads(session, municipality_id)
-    next_free = await next_free_slots(session, municipality_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("No such municipality.")
+    municipality, config, promise = row[0], row[1], row[2]
+    next_free = {"live": _aware(row.live), "remote": _aware(row.remote)}
+    slug = municipality.slug
+    settings = config_document(config, slug)
+    if not settings["show_service_promise"]:
+        promise = None
+    personas, topics, cards = await _page_lists(session, municipality_id)
     guides = await featured_guides(session, municipality_id, slug, settings["featured_guides"])
     stories = await story_service.newest(
         session=session,
@@ -402,12 +465,12 @@ async def landing(
         else None,
         "personas": [
             {
-                "key": row.key,
-                "name": row.name,
-                "tagline": row.tagline,
-                "href": f"{API_BASE}/{slug}/personas/{row.key}",
+                "key": persona.key,
+                "name": persona.name,
+                "tagline": persona.extra,
+                "href": f"{API_BASE}/{slug}/personas/{persona.key}",
             }
-            for row in personas
+            for persona in personas
         ],
         "featured_guides": guides,
         "stories": stories,
