@@ -112,10 +112,9 @@ async def _with_provenance(
     for persona, slug in rows:
         doc = document(persona, slug)
         if persona.source_version is not None:
-            source_slug, current = sources.get(persona.source_persona_id or uuid.UUID(int=0)) or (
-                None,
-                None,
-            )
+            # A source persona's row is gone only with its municipality: then it "changed".
+            found = sources.get(persona.source_persona_id) if persona.source_persona_id else None
+            source_slug, current = found if found else (None, None)
             doc["copied_from"] = {
                 "persona_id": persona.source_persona_id,
                 "municipality": source_slug,
