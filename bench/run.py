@@ -167,6 +167,8 @@ ENDPOINTS: list[Endpoint] = [
         warm_mode="uncached (staff)",
         warm_target=SEARCH_TARGET,
     ),
+    # The landing page shows the municipality's hashtags, so the same PATCH makes it cold.
+    Endpoint("landing", f"{API}/municipalities/kemijarvi/landing?lang=en", cold_write="kemijarvi"),
 ]
 
 
