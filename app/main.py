@@ -21,10 +21,14 @@ from app.api.routes import (
     handbook,
     health,
     hsds,
+    journey,
+    landing,
     messages,
     municipalities,
+    personas,
     roadmap,
     service_cards,
+    stories,
     users,
 )
 from app.core.config import Settings, get_settings
@@ -78,6 +82,14 @@ def create_app(
             {"name": "bookings", "description": "Meetings booked without an account."},
             {"name": "messages", "description": "Ask by message; the staff inbox."},
             {"name": "info-package", "description": "The info package ordered by email."},
+            {
+                "name": "personas",
+                "description": "Mover segments and personas, their recommendations, the "
+                "service promise.",
+            },
+            {"name": "journey", "description": "The mover's journey, stage by stage."},
+            {"name": "landing", "description": "The mover landing page in one call."},
+            {"name": "stories", "description": "Stories of work and life, and moderation."},
             {
                 "name": "comms-plans",
                 "description": "Communication plans, their approval and calendar (comms staff).",
@@ -146,6 +158,10 @@ def create_app(
     api.include_router(analytics.router)
     api.include_router(fund.router)
     api.include_router(roadmap.router)
+    api.include_router(personas.router)
+    api.include_router(journey.router)
+    api.include_router(landing.router)
+    api.include_router(stories.router)
     app.include_router(api)
     app.include_router(health.router)
 

@@ -223,6 +223,13 @@ ENDPOINTS: list[Endpoint] = [
         cold_target=(MAX_P50, 10.0),
         needs_guides=True,
     ),
+    # The landing page shows the municipality's hashtags, so the same PATCH makes it cold.
+    Endpoint(
+        "landing",
+        f"{API}/municipalities/kemijarvi/landing?lang=en",
+        cold_write="municipality:kemijarvi",
+        cold_target=(MAX_P50, 15.0),
+    ),
 ]
 # Measurements that are not one endpoint's warm/304/cold (see foreign_booking_run and
 # booking_race); selectable with --endpoints like the others.

@@ -22,6 +22,7 @@ from app.graphql.comms import CommsMutations, CommsQueries
 from app.graphql.context import Context, get_context
 from app.graphql.errors import ProblemCodes
 from app.graphql.fund import FundMutations, FundQueries
+from app.graphql.personas import PersonaMutations, PersonaQueries
 from app.graphql.serial import SerialRootFields
 from app.graphql.types.booking import BookingMutations, BookingQueries
 from app.graphql.types.municipality import Municipality, MunicipalityConnection, User
@@ -249,10 +250,12 @@ class CardMutations:
 
 def build_schema(max_depth: int = 10) -> strawberry.Schema:
     query = strawberry.tools.merge_types(
-        "Query", (Query, CardQueries, BookingQueries, CommsQueries, FundQueries)
+        "Query",
+        (Query, CardQueries, BookingQueries, CommsQueries, FundQueries, PersonaQueries),
     )
     mutation = strawberry.tools.merge_types(
-        "Mutation", (CardMutations, BookingMutations, CommsMutations, FundMutations)
+        "Mutation",
+        (CardMutations, BookingMutations, CommsMutations, FundMutations, PersonaMutations),
     )
     return strawberry.Schema(
         query=query,

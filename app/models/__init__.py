@@ -3,11 +3,15 @@
 from app.models.analytics import AnalyticsSnapshot
 from app.models.booking import Booking, InfoPackageRequest, Message
 from app.models.comms_plan import CommsPlan, CommsPlanEvent, CommsPlanRow
+from app.models.content_revision import ContentRevision
 from app.models.content_version import ContentVersion
 from app.models.fund import FundEntry, FundExperiment, FundIdea, FundRound, FundScore
 from app.models.guide import Guide, Slot, SlotRule
+from app.models.journey import Journey
+from app.models.landing import LandingConfig
 from app.models.municipality import Municipality
 from app.models.outbox import OutboxEmail
+from app.models.persona import Persona, ServicePromise
 from app.models.roadmap import RoadmapPhase, RoadmapReview
 from app.models.service_card import (
     CardEntry,
@@ -16,6 +20,7 @@ from app.models.service_card import (
     ServiceCardRevision,
     Topic,
 )
+from app.models.story import Story
 from app.models.user import RoleGrant, User
 
 __all__ = [
@@ -32,12 +37,18 @@ __all__ = [
     "CommsPlan",
     "CommsPlanEvent",
     "CommsPlanRow",
+    "ContentRevision",
     "ContentVersion",
     "FundEntry",
     "FundExperiment",
     "FundIdea",
     "FundRound",
     "FundScore",
+    "Journey",
+    "LandingConfig",
+    "Persona",
+    "ServicePromise",
+    "Story",
     "Municipality",
     "RoadmapPhase",
     "RoadmapReview",

@@ -13,13 +13,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.config import Settings
 from app.models.comms_plan import CommsPlan, PlanCreate, PlanStatus
 from app.models.fund import FundRound, RoundCreate
+from app.models.journey import JourneyUpdate
+from app.models.landing import LandingConfigUpdate
 from app.models.municipality import Municipality, MunicipalityCreate, MunicipalityUpdate
+from app.models.persona import Persona, PersonaCopyIn, PersonaCreate, ServicePromiseUpdate
 from app.models.roadmap import PhaseCreate, RoadmapPhase
 from app.models.service_card import CardCreate, CopyIn, ServiceCard, Topic, TopicIn
 from app.models.user import Role
 from app.services import comms_plan as plan_service
 from app.services import fund as fund_service
+from app.services import journey as journey_service
+from app.services import landing as landing_service
 from app.services import municipality as municipality_service
+from app.services import persona as persona_service
 from app.services import roadmap as roadmap_service
 from app.services import service_card as card_service
 from app.services import user as user_service
@@ -203,6 +209,78 @@ async def seed_fund_and_roadmap(session: AsyncSession, report: SeedReport) -> No
         report.created.append(f"roadmap phase kemijarvi/{item['key']}")
 
 
+async def seed_personas(session: AsyncSession, report: SeedReport) -> None:
+    """Kemijärvi's eight personas, then copies (with provenance) for the partner
+    municipalities. A persona that exists is left alone: it belongs to the comms group."""
+    kemijarvi = await _municipality(session, "kemijarvi")
+    have = set(
+        await session.exec(select(Persona.key).where(col(Persona.municipality_id) == kemijarvi.id))
+    )
+    for item in read_data("kemijarvi/personas.yaml")["personas"]:
+        if item["key"] in have:
+            continue
+        await persona_service.create(
+            session=session,
+            municipality_id=kemijarvi.id,
+            actor=card_service.SYSTEM,
+            data=PersonaCreate.model_validate(item),
+        )
+        report.created.append(f"persona kemijarvi/{item['key']}")
+    source = set(
+        await session.exec(select(Persona.key).where(col(Persona.municipality_id) == kemijarvi.id))
+    )
+    for slug in ("posio", "keminmaa"):
+        target = await _municipality(session, slug)
+        present = set(
+            await session.exec(select(Persona.key).where(col(Persona.municipality_id) == target.id))
+        )
+        missing = sorted(source - present)
+        if not missing:
+            continue
+        outcome = await persona_service.copy(
+            session=session,
+            source_municipality_id=kemijarvi.id,
+            target_municipality_id=target.id,
+            source_slug="kemijarvi",
+            actor=card_service.SYSTEM,
+            data=PersonaCopyIn(source_municipality="kemijarvi", keys=missing),
+        )
+        report.created += [f"persona {slug}/copy of {p.key}" for p in outcome.copied]
+
+
+async def seed_landing(session: AsyncSession, report: SeedReport) -> None:
+    """Kemijärvi's service promise, journey and landing page, each only if none exists."""
+    kemijarvi = await _municipality(session, "kemijarvi")
+    data = read_data("kemijarvi/landing.yaml")
+    if await persona_service.get_promise(session=session, municipality_id=kemijarvi.id) is None:
+        await persona_service.update_promise(
+            session=session,
+            municipality_id=kemijarvi.id,
+            promise=None,
+            actor=card_service.SYSTEM,
+            data=ServicePromiseUpdate.model_validate(data["service_promise"]),
+        )
+        report.created.append("service promise kemijarvi")
+    if await journey_service.get_config(session=session, municipality_id=kemijarvi.id) is None:
+        await journey_service.update_config(
+            session=session,
+            municipality_id=kemijarvi.id,
+            journey=None,
+            actor=card_service.SYSTEM,
+            data=JourneyUpdate.model_validate(data["journey"]),
+        )
+        report.created.append("journey kemijarvi")
+    if await landing_service.get_config(session=session, municipality_id=kemijarvi.id) is None:
+        await landing_service.update_config(
+            session=session,
+            municipality_id=kemijarvi.id,
+            config=None,
+            actor=card_service.SYSTEM,
+            data=LandingConfigUpdate.model_validate(data["landing"]),
+        )
+        report.created.append("landing page kemijarvi")
+
+
 async def seed_first_admin(session: AsyncSession, settings: Settings, report: SeedReport) -> None:
     if not (settings.first_admin_email and settings.first_admin_password):
         return
@@ -224,5 +302,7 @@ async def seed(*, session: AsyncSession, settings: Settings) -> SeedReport:
     await seed_cards(session, report)
     await seed_comms_plans(session, report)
     await seed_fund_and_roadmap(session, report)
+    await seed_personas(session, report)
+    await seed_landing(session, report)
     await seed_first_admin(session, settings, report)
     return report
