@@ -396,7 +396,7 @@ async def list_slots(
     start = max(start, utcnow()) if from_ is None else start
 
     async def build(etag: str) -> Body:
-        rows = await guide_service.free_slots(
+        documents = await guide_service.free_slot_documents(
             session=session,
             municipality_id=municipality.id,
             start=start,
@@ -404,9 +404,8 @@ async def list_slots(
             guide_id=guide,
             mode=mode,
         )
-        documents = [guide_service.slot_document(slot, g) for slot, g in rows]
         localized = localize_document(documents, lang, TEXT_KEYS, path="items")
-        first = min((slot.starts_at for slot, _ in rows), default=None)
+        first = min((doc["starts_at"] for doc in documents), default=None)
         valid_until = min(time.time() + 300, first.timestamp() if first else float("inf"))
         data = {
             "items": localized.data,

@@ -191,7 +191,7 @@ class BookingQueries:
         end = to or start + timedelta(days=31)
         if start.tzinfo is None or end.tzinfo is None or end - start > timedelta(days=92):
             raise ValidationFailed("from and to need offsets and span at most 92 days.")
-        rows = await guide_service.free_slots(
+        documents = await guide_service.free_slot_documents(
             session=info.context.session,
             municipality_id=ref.id,
             start=start,
@@ -199,7 +199,7 @@ class BookingQueries:
             guide_id=_id(guide, "guide") if guide else None,
             mode=mode,
         )
-        return [Slot.from_doc(guide_service.slot_document(slot, g)) for slot, g in rows]
+        return [Slot.from_doc(doc) for doc in documents]
 
 
 @strawberry.type
