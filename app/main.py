@@ -170,3 +170,11 @@ def create_app(
     app.include_router(build_router(schema), prefix="/graphql", include_in_schema=False)
     logging.getLogger("settle").setLevel(logging.INFO)
     return app
+
+
+def __getattr__(name: str) -> FastAPI:
+    """`app.main:app` for tools that want an application object (uvicorn without
+    --factory, checks that import it); built on first access, not at import."""
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)

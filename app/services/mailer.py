@@ -16,6 +16,7 @@ get their reminder email exactly once.
 
 import asyncio
 import base64
+import contextlib
 import logging
 import time
 import uuid
@@ -451,8 +452,6 @@ async def run_worker(
             log.exception("mail worker round failed")
         if sent >= batch:
             continue  # more may be waiting
-        try:
+        with contextlib.suppress(TimeoutError):  # no stop request: the next round
             await asyncio.wait_for(stop.wait(), timeout=interval)
-        except TimeoutError:
-            pass
     log.info("mail worker stopped")
