@@ -35,12 +35,11 @@ from app.graphql.types.service_card import (
     with_sections,
 )
 from app.models.service_card import CardCreate, CardStatus, CardUpdate
-from app.models.user import Role
 from app.services import municipality as municipality_service
 from app.services import service_card as card_service
 from app.services import user as user_service
 from app.services.auth import Principal, require_read, require_write
-from app.services.service_card import Actor, CardFilters
+from app.services.service_card import EDITORS, STAFF, Actor, CardFilters
 
 ContextInfo = Info[Context, None]
 
@@ -81,8 +80,6 @@ class Query:
         return User.from_model(public)
 
 
-EDITORS = (Role.editor, Role.municipality_admin)
-STAFF = (Role.editor, Role.municipality_admin, Role.comms, Role.guide)
 STATUSES = {
     "published": (CardStatus.published,),
     "draft": (CardStatus.draft,),

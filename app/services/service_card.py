@@ -33,9 +33,13 @@ from app.models.service_card import (
     Topic,
     TopicIn,
 )
+from app.models.user import Role
 from app.services import content_version, search_text
 
 KIND = "service_card"
+# Who writes cards, and who (besides them) may read drafts, in both front doors.
+EDITORS = (Role.editor, Role.municipality_admin)
+STAFF = (Role.editor, Role.municipality_admin, Role.comms, Role.guide)
 Document = dict[str, Any]
 
 

@@ -38,10 +38,9 @@ from app.models.service_card import (
     TopicIn,
     TopicPublic,
 )
-from app.models.user import Role
 from app.services import service_card as card_service
 from app.services.auth import Principal, require_read, require_write
-from app.services.service_card import KIND, Actor, CardFilters, Document
+from app.services.service_card import EDITORS, KIND, STAFF, Actor, CardFilters, Document
 
 router = APIRouter(prefix="/municipalities/{slug}", tags=["service-cards"])
 
@@ -58,8 +57,6 @@ CARD_TEXT_KEYS = frozenset(
         "price",
     }
 )
-EDITORS = (Role.editor, Role.municipality_admin)
-STAFF = (Role.editor, Role.municipality_admin, Role.comms, Role.guide)
 
 
 def actor_of(principal: Principal) -> Actor:

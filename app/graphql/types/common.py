@@ -1,9 +1,11 @@
 """Types every domain uses: languages and translations."""
 
 from enum import Enum
+from typing import Any
 
 import strawberry
 
+from app.core.i18n import FALLBACK_LANGUAGE
 from app.core.i18n import Translations as TranslationsModel
 
 
@@ -28,3 +30,21 @@ class Translations:
 def text(value: TranslationsModel | None, lang: Lang) -> str | None:
     """The text in `lang`, falling back to Finnish."""
     return None if value is None else value.get(lang.value)
+
+
+def doc_text(value: dict[str, str] | None, lang: Lang) -> str | None:
+    """A translations document (as the read paths build them) in `lang`, else Finnish."""
+    if value is None:
+        return None
+    return value.get(lang.value) or value.get(FALLBACK_LANGUAGE)
+
+
+def doc_translations(value: dict[str, str] | None) -> Translations | None:
+    """A translations document as the `…I18n` GraphQL type."""
+    if value is None:
+        return None
+    return Translations(fi=value["fi"], sv=value.get("sv"), en=value.get("en"))
+
+
+def graphql_id(value: Any) -> strawberry.ID:
+    return strawberry.ID(str(value))

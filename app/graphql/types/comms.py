@@ -7,27 +7,13 @@ from typing import Any
 
 import strawberry
 
-from app.core.i18n import FALLBACK_LANGUAGE
 from app.graphql.types.common import Lang, Translations
+from app.graphql.types.common import doc_text as _text
+from app.graphql.types.common import doc_translations as _translations
+from app.graphql.types.common import graphql_id as _id
 from app.graphql.types.service_card import TranslationsInput
 
 Doc = dict[str, Any]
-
-
-def _text(value: dict[str, str] | None, lang: Lang) -> str | None:
-    if value is None:
-        return None
-    return value.get(lang.value) or value.get(FALLBACK_LANGUAGE)
-
-
-def _translations(value: dict[str, str] | None) -> Translations | None:
-    if value is None:
-        return None
-    return Translations(fi=value["fi"], sv=value.get("sv"), en=value.get("en"))
-
-
-def _id(value: Any) -> strawberry.ID:
-    return strawberry.ID(str(value))
 
 
 # ---- plans ---------------------------------------------------------------------------------

@@ -7,20 +7,9 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from app.core.i18n import FALLBACK_LANGUAGE
 from app.graphql.types.common import Lang, Translations
-
-
-def _text(value: dict[str, str] | None, lang: Lang) -> str | None:
-    if value is None:
-        return None
-    return value.get(lang.value) or value.get(FALLBACK_LANGUAGE)
-
-
-def _translations(value: dict[str, str] | None) -> Translations | None:
-    if value is None:
-        return None
-    return Translations(fi=value["fi"], sv=value.get("sv"), en=value.get("en"))
+from app.graphql.types.common import doc_text as _text
+from app.graphql.types.common import doc_translations as _translations
 
 
 @strawberry.type
