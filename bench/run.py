@@ -362,6 +362,14 @@ async def _pg_execute(admin_url: str, sql: str) -> None:
         await connection.close()
 
 
+async def _pg_exists(admin_url: str, name: str) -> bool:
+    connection = await asyncpg.connect(admin_url)
+    try:
+        return bool(await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
+    finally:
+        await connection.close()
+
+
 @contextmanager
 def database(args: argparse.Namespace) -> Iterator[str]:
     """A fresh, empty database; yields its SQLAlchemy URL and removes it afterwards."""
@@ -372,10 +380,19 @@ def database(args: argparse.Namespace) -> Iterator[str]:
         finally:
             shutil.rmtree(directory, ignore_errors=True)
         return
+    parts = urlsplit(args.pg_admin_url)
+    if args.keep_database:
+        # Profiling one change after another: load the data once, reuse it afterwards (the
+        # loaders only top up what is missing; each run books a few hundred slots).
+        name = args.keep_database
+        if not asyncio.run(_pg_exists(args.pg_admin_url, name)):
+            asyncio.run(_pg_execute(args.pg_admin_url, f'CREATE DATABASE "{name}"'))
+        print(f"keeping database {name} (drop it with: dropdb -h 127.0.0.1 -U postgres {name})")
+        yield urlunsplit(parts._replace(scheme="postgresql+asyncpg", path=f"/{name}"))
+        return
     name = f"settle_bench_{secrets.token_hex(4)}"
     asyncio.run(_pg_execute(args.pg_admin_url, f'CREATE DATABASE "{name}"'))
     try:
-        parts = urlsplit(args.pg_admin_url)
         yield urlunsplit(parts._replace(scheme="postgresql+asyncpg", path=f"/{name}"))
     finally:
         sql = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
@@ -2003,6 +2020,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     known = ", ".join([*(e.name for e in ENDPOINTS), *SPECIAL])
     parser.add_argument("--endpoints", help=f"comma-separated subset of: {known}")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--keep-database",
+        metavar="NAME",
+        help="PostgreSQL only: use (and create and load, the first time) this database and "
+        "keep it afterwards, so the next run skips loading; for profiling, not for reports",
+    )
     args = parser.parse_args(argv)
     args.selected, args.special = ENDPOINTS, list(SPECIAL)
     if args.endpoints:
@@ -2036,6 +2059,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--slots-per-week must be between 1 and {MAX_SLOTS_PER_WEEK}")
     if min(args.workers, args.duration, args.threads, args.cold_samples) < 1:
         parser.error("--workers, --duration, --threads and --cold-samples must be positive")
+    if args.keep_database and (args.db != "postgresql" or not args.keep_database.isidentifier()):
+        parser.error("--keep-database needs --db postgresql and a plain name (letters, _, digits)")
     if args.connections < args.threads:
         parser.error("--connections must be at least --threads")
     return args
@@ -2043,7 +2068,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def benchmark(args: argparse.Namespace, stack: ExitStack) -> list[Result]:
     database_url = stack.enter_context(database(args))
+    # A kept database keeps its platform admin, so its password must be the same next time.
     password = secrets.token_urlsafe(15)[:20]
+    if args.keep_database:
+        password = f"bench-{args.keep_database}-admin"
     env = {
         **os.environ,
         "DATABASE_URL": database_url,

@@ -21,15 +21,11 @@ class Loaders:
             self._municipalities
         )
         self.sections_by_card: DataLoader[uuid.UUID, list[Document]] = DataLoader(self._sections)
-        self.entries_by_section: DataLoader[uuid.UUID, list[Document]] = DataLoader(self._entries)
 
     async def _sections(self, card_ids: Sequence[uuid.UUID]) -> list[list[Document]]:
-        found = await card_service.sections_of(self.session, card_ids)
+        """Each card's sections with their entries: one query for the whole batch."""
+        found = await card_service.sections_with_entries(self.session, card_ids)
         return [found.get(card_id, []) for card_id in card_ids]
-
-    async def _entries(self, section_ids: Sequence[uuid.UUID]) -> list[list[Document]]:
-        found = await card_service.entries_of(self.session, section_ids)
-        return [found.get(section_id, []) for section_id in section_ids]
 
     async def _municipalities(self, ids: Sequence[uuid.UUID]) -> list[Municipality | None]:
         rows = await self.session.exec(select(Municipality).where(col(Municipality.id).in_(ids)))

@@ -23,7 +23,7 @@ from app.graphql.context import Context, get_context
 from app.graphql.errors import ProblemCodes
 from app.graphql.fund import FundMutations, FundQueries
 from app.graphql.personas import PersonaMutations, PersonaQueries
-from app.graphql.serial import SerialRootFields
+from app.graphql.serial import SerialRootExecutor
 from app.graphql.types.booking import BookingMutations, BookingQueries
 from app.graphql.types.municipality import Municipality, MunicipalityConnection, User
 from app.graphql.types.service_card import (
@@ -257,9 +257,9 @@ def build_schema(max_depth: int = 10) -> strawberry.Schema:
     return strawberry.Schema(
         query=query,
         mutation=mutation,
+        execution_context_class=SerialRootExecutor,
         extensions=[
             ProblemCodes,
-            SerialRootFields,
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
             lambda: QueryDepthLimiter(max_depth=max_depth),

@@ -154,33 +154,32 @@ async def load_documents(
     """
     if not card_ids:
         return []
-    cards = await _card_documents(session, card_ids)
-    if with_sections:
-        sections = await sections_of(session, list(cards))
-        entries = await entries_of(session, [s["id"] for ss in sections.values() for s in ss])
-        for card_id, card_sections in sections.items():
-            for section in card_sections:
-                section["entries"] = entries.get(section["id"], [])
-            cards[card_id]["sections"] = card_sections
+    rows = (await execute(session, _card_select().where(col(ServiceCard.id).in_(card_ids)))).all()
+    cards = await _card_documents(session, rows, with_sections=with_sections)
     return [cards[card_id] for card_id in card_ids if card_id in cards]
 
 
+def _card_select(*extra: Any) -> Any:
+    """The card columns a document needs, with its topic key and municipality slug."""
+    return (
+        sa_select(*_CARD_COLUMNS, *extra)
+        .join(Topic, Topic.id == ServiceCard.topic_id)  # type: ignore[arg-type]
+        .join(Municipality, Municipality.id == ServiceCard.municipality_id)  # type: ignore[arg-type]
+    )
+
+
 async def _card_documents(
-    session: AsyncSession, card_ids: Sequence[uuid.UUID]
+    session: AsyncSession, card_rows: Sequence[Any], *, with_sections: bool
 ) -> dict[uuid.UUID, Document]:
-    card_rows = (
-        await execute(
-            session,
-            sa_select(*_CARD_COLUMNS)
-            .join(Topic, Topic.id == ServiceCard.topic_id)  # type: ignore[arg-type]
-            .join(Municipality, Municipality.id == ServiceCard.municipality_id)  # type: ignore[arg-type]
-            .where(col(ServiceCard.id).in_(card_ids)),
-        )
-    ).all()
+    """Documents for rows of `_card_select`: one more query for every section and entry
+    of them (and one for their sources, where some are copies)."""
+    sections = (
+        await sections_with_entries(session, [row.id for row in card_rows]) if with_sections else {}
+    )
     sources = await _source_state(session, [row for row in card_rows if row.source_card_id])
     documents: dict[uuid.UUID, Document] = {}
     for row in card_rows:
-        document = _card_doc(row, row.municipality_slug, row.topic_key, [])
+        document = _card_doc(row, row.municipality_slug, row.topic_key, sections.get(row.id, []))
         if row.source_card_id is not None or row.source_version is not None:
             slug, current = sources.get(row.source_card_id, (None, None))
             document["copied_from"] = {
@@ -193,40 +192,21 @@ async def _card_documents(
     return documents
 
 
-async def sections_of(
+async def sections_with_entries(
     session: AsyncSession, card_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[Document]]:
-    """Each card's sections in order (without entries), in one query."""
-    rows = (
-        await execute(
-            session,
-            sa_select(
-                col(CardSection.id),
-                col(CardSection.card_id),
-                type_coerce(CardSection.heading, JSONType).label("heading"),
-            )
-            .where(col(CardSection.card_id).in_(card_ids))
-            .order_by(col(CardSection.card_id), col(CardSection.position)),
-        )
-    ).all()
-    sections: dict[uuid.UUID, list[Document]] = defaultdict(list)
-    for row in rows:
-        sections[row.card_id].append({"id": row.id, "heading": _tr(row.heading), "entries": []})
-    return sections
-
-
-async def entries_of(
-    session: AsyncSession, section_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[Document]]:
-    """Each section's entries in order, in one query."""
-    if not section_ids:
+    """Each card's sections in order, each with its entries in order: one query (sections
+    outer-joined to entries), one round trip fewer than loading them apart."""
+    if not card_ids:
         return {}
     rows = (
         await execute(
             session,
             sa_select(
+                col(CardSection.id).label("section_id"),
+                col(CardSection.card_id),
+                type_coerce(CardSection.heading, JSONType).label("heading"),
                 col(CardEntry.id),
-                col(CardEntry.section_id),
                 col(CardEntry.kind),
                 col(CardEntry.email),
                 col(CardEntry.timing),
@@ -238,14 +218,25 @@ async def entries_of(
                 type_coerce(CardEntry.opening_hours, JSONType).label("opening_hours"),
                 type_coerce(CardEntry.languages, JSONType).label("languages"),
             )
-            .where(col(CardEntry.section_id).in_(section_ids))
-            .order_by(col(CardEntry.section_id), col(CardEntry.position)),
+            .outerjoin(CardEntry, CardEntry.section_id == CardSection.id)  # type: ignore[arg-type]
+            .where(col(CardSection.card_id).in_(card_ids))
+            .order_by(
+                col(CardSection.card_id),
+                col(CardSection.position),
+                col(CardSection.id),
+                col(CardEntry.position),
+            ),
         )
     ).all()
-    entries: dict[uuid.UUID, list[Document]] = defaultdict(list)
+    sections: dict[uuid.UUID, list[Document]] = defaultdict(list)
+    current: Document | None = None
     for row in rows:
-        entries[row.section_id].append(_entry_doc(row))
-    return entries
+        if current is None or current["id"] != row.section_id:
+            current = {"id": row.section_id, "heading": _tr(row.heading), "entries": []}
+            sections[row.card_id].append(current)
+        if row.id is not None:
+            current["entries"].append(_entry_doc(row))
+    return sections
 
 
 async def _source_state(
@@ -266,14 +257,22 @@ async def _source_state(
 # ---- listing and search -------------------------------------------------------------------
 
 
-def _filtered(municipality_id: uuid.UUID, filters: CardFilters, dialect: str) -> Any:
-    statement = sa_select(col(ServiceCard.id)).where(
+def _filtered(
+    municipality_id: uuid.UUID, filters: CardFilters, dialect: str, statement: Any = None
+) -> Any:
+    """`statement` (the card ids by default) narrowed to the filters, without `q`."""
+    if statement is None:
+        statement = sa_select(col(ServiceCard.id))
+    statement = statement.where(
         col(ServiceCard.municipality_id) == municipality_id,
         col(ServiceCard.status).in_(filters.statuses),
     )
     if filters.topic is not None:
-        statement = statement.join(Topic, Topic.id == ServiceCard.topic_id).where(  # type: ignore[arg-type]
-            col(Topic.key) == filters.topic
+        statement = statement.where(
+            col(ServiceCard.topic_id)
+            == sa_select(col(Topic.id))
+            .where(col(Topic.municipality_id) == municipality_id, col(Topic.key) == filters.topic)
+            .scalar_subquery()
         )
     if filters.persona is not None:
         statement = statement.where(
@@ -308,11 +307,10 @@ async def list_page(
         return await _search_page(
             session, statement, filters.q, limit, cursor, dialect, with_sections
         )
-    total = (
-        await execute(session, sa_select(func.count()).select_from(statement.subquery()))
-    ).scalar_one()
     after = decode_cursor("service-cards", cursor)
-    ordered = statement.add_columns(ServiceCard.position).order_by(
+    # The first page (nearly every read) counts the whole selection in the same query.
+    counted = (func.count().over().label("total_count"),) if after is None else ()
+    ordered = _filtered(municipality_id, filters, dialect, _card_select(*counted)).order_by(
         col(ServiceCard.position), col(ServiceCard.id)
     )
     if after is not None:
@@ -324,12 +322,18 @@ async def list_page(
             )
         )
     rows = (await execute(session, ordered.limit(limit + 1))).all()
+    if after is None:
+        total = rows[0].total_count if rows else 0
+    else:
+        total = (
+            await execute(session, sa_select(func.count()).select_from(statement.subquery()))
+        ).scalar_one()
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = encode_cursor("service-cards", [rows[-1].position, str(rows[-1].id)])
-    documents = await load_documents(session, [row.id for row in rows], with_sections=with_sections)
-    return Page(items=documents, next_cursor=next_cursor, total=total)
+    documents = await _card_documents(session, rows, with_sections=with_sections)
+    return Page(items=[documents[row.id] for row in rows], next_cursor=next_cursor, total=total)
 
 
 def _fts_match(groups: list[list[str]], dialect: str) -> Any:

@@ -181,21 +181,13 @@ class ServiceCard:
 
 
 async def with_sections(info: Info, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Fill in every card's sections and entries through the request's DataLoaders: two
-    batched queries for the whole page, resolved before the fields are, so GraphQL does
-    not await once per card and once per section."""
-    loaders = info.context.loaders
+    """Fill in every card's sections and entries through the request's DataLoader: one
+    batched query for the whole page, resolved before the fields are, so GraphQL does
+    not await once per card."""
     card_ids = [uuid.UUID(str(doc["id"])) for doc in docs]
-    sections = await loaders.sections_by_card.load_many(card_ids)
-    section_ids = [uuid.UUID(str(s["id"])) for card in sections for s in card]
-    entries = dict(
-        zip(section_ids, await loaders.entries_by_section.load_many(section_ids), strict=True)
-    )
+    sections = await info.context.loaders.sections_by_card.load_many(card_ids)
     for doc, card_sections in zip(docs, sections, strict=True):
-        doc["sections"] = [
-            {**section, "entries": entries[uuid.UUID(str(section["id"]))]}
-            for section in card_sections
-        ]
+        doc["sections"] = card_sections
     return docs
 
 
