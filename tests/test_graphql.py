@@ -3,6 +3,7 @@
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import Database
 
@@ -131,3 +132,59 @@ async def test_several_card_lists_and_municipalities_at_once(client: httpx.Async
     )
     assert "errors" not in body, body
     assert body["data"]["c"]["total"] == 3
+
+
+async def test_a_repeated_query_is_validated_once(client: httpx.AsyncClient) -> None:
+    """ValidationCache keys on the rules too: the depth rule must be the same object on
+    every request, or no query would ever be a cache hit."""
+    from strawberry.extensions.validation_cache import _get_validate_cache
+
+    from app.graphql.schema import QUERY_CACHE_SIZE
+
+    stats = _get_validate_cache(QUERY_CACHE_SIZE).cache_info
+    query = "{ municipalities(first: 1) { items { slug } } }"
+    await gql(client, query)
+    hits = stats().hits
+    await gql(client, query)
+    assert stats().hits == hits + 1
+
+
+def test_only_pure_subtrees_may_be_memoised() -> None:
+    """A field that reads `info` (the viewer, the database) must keep its type out of the
+    subtree memo: its answer is not a function of the object alone."""
+    import strawberry
+    from strawberry.types import Info
+
+    from app.graphql import direct
+    from app.graphql.executor import memoisable_types
+
+    @strawberry.type
+    class Leaf:
+        name: str
+
+        @strawberry.field
+        def shout(self, loud: bool = False) -> str:
+            return self.name.upper() if loud else self.name
+
+    @strawberry.type
+    class Viewerish:
+        leaf: Leaf
+
+        @strawberry.field
+        def mine(self, info: Info) -> bool:
+            return info.context is not None
+
+    @strawberry.type
+    class Pure:
+        leaf: Leaf
+
+    @strawberry.type
+    class Query:
+        pure: Pure
+        viewerish: Viewerish
+
+    schema = strawberry.Schema(query=Query)
+    assert "Leaf.shout" in direct.install(schema, skip={"Query"})
+    assert memoisable_types(schema._schema, ["Pure", "Leaf"]) == {"Pure", "Leaf"}
+    with pytest.raises(ValueError, match="Viewerish"):
+        memoisable_types(schema._schema, ["Viewerish"])

@@ -120,3 +120,62 @@ async def test_5_or_50_cards_with_entries_cost_the_same_queries(
         assert "errors" not in body, body
         counts.append(counter.count)
     assert counts[0] == counts[1], counts
+
+
+TEXTS = """query($m: String!, $lang: Lang!) {
+  serviceCards(municipality: $m, first: 3) {
+    items { id revision title fi: title(lang: FI) sv: title(lang: SV) asked: title(lang: $lang)
+      summary(lang: $lang) sections { heading entries { name(lang: $lang) } } }
+  }
+}"""
+
+
+async def test_language_arguments_default_literal_and_variable(client: httpx.AsyncClient) -> None:
+    """The text fields run on direct resolvers (app.graphql.direct): the default language,
+    a literal and a variable must all still reach them."""
+    body = await gql(client, TEXTS, m="kemijarvi", lang="EN")
+    home = body["data"]["serviceCards"]["items"][0]
+    assert home["title"] == home["fi"] == "Luonnostaan onnelliseksi omassa kodissa"
+    assert home["asked"] == "Naturally happy in a home of your own"
+    assert home["sv"] == "Naturligt lycklig i ett eget hem"
+    english = [e["name"] for e in home["sections"][0]["entries"]]
+    finnish = await gql(client, TEXTS, m="kemijarvi", lang="FI")
+    assert finnish["data"]["serviceCards"]["items"][0]["asked"] == home["fi"]
+    assert finnish["data"]["serviceCards"]["items"][0]["summary"] != home["summary"]
+    assert english  # entries answer in the asked language too
+    bad = await client.post(
+        "/graphql", json={"query": TEXTS, "variables": {"m": "kemijarvi", "lang": "DE"}}
+    )
+    assert bad.json()["errors"][0]["extensions"]["code"] == "bad-request"
+
+
+async def test_unchanged_cards_come_from_the_memo_and_an_edit_shows_at_once(
+    app: Any, client: httpx.AsyncClient, auth: Any
+) -> None:
+    """After an edit only the edited card is executed again; the others are the memoised
+    subtrees of the same cards (app.graphql.executor), and nothing stale is ever shown."""
+    memo = app.state.graphql_schema.execution_context_class.memo
+    first = await gql(client, TEXTS, m="kemijarvi", lang="EN")
+    hits = memo.hits
+    again = await gql(client, TEXTS, m="kemijarvi", lang="EN")
+    assert again == first
+    assert memo.hits - hits == 3  # three cards, none executed again
+
+    card = first["data"]["serviceCards"]["items"][1]
+    target = f"/api/v1/municipalities/kemijarvi/service-cards/{card['id']}"
+    etag = (await client.get(target, headers=auth("kemijarvi-editor"))).headers["etag"]
+    patch = {"summary": {"fi": "Uusi tiivistelmä", "en": "A brand new summary"}}
+    edited = await client.patch(
+        target, json=patch, headers={**auth("kemijarvi-editor"), "If-Match": etag}
+    )
+    assert edited.status_code == 200, edited.text
+    hits = memo.hits
+    after = await gql(client, TEXTS, m="kemijarvi", lang="EN")
+    items = after["data"]["serviceCards"]["items"]
+    assert items[1]["summary"] == "A brand new summary"
+    assert items[1]["revision"] == card["revision"] + 1
+    assert items[0] == first["data"]["serviceCards"]["items"][0]
+    assert memo.hits - hits == 2  # the two unchanged cards
+
+    finnish = await gql(client, TEXTS, m="kemijarvi", lang="FI")  # other variables: no reuse
+    assert finnish["data"]["serviceCards"]["items"][1]["summary"] == "Uusi tiivistelmä"

@@ -18,8 +18,9 @@ def _with_code(error: GraphQLError) -> GraphQLError:
         if original.errors:
             extensions["errors"] = [problem.as_dict() for problem in original.errors]
         message = original.detail
-    elif original is None:
-        # Syntax, validation and depth-limit errors: the query itself is wrong.
+    elif original is None or isinstance(original, GraphQLError) or error.path is None:
+        # Syntax, validation and depth-limit errors, and variables that do not fit their
+        # types (found before anything runs, so without a path): the request is wrong.
         extensions = {"code": "bad-request", "status": 400}
         message = error.message
     else:

@@ -1,9 +1,11 @@
 """GraphQL types for service cards; sections and entries come through DataLoaders."""
 
+import hashlib
 import uuid
 from datetime import datetime
 from typing import Any
 
+import orjson
 import strawberry
 from strawberry.types import Info
 
@@ -150,6 +152,14 @@ class ServiceCard:
     @strawberry.field
     def summary_i18n(self) -> Translations | None:
         return _translations(self._doc["summary"])
+
+    def memo_digest(self) -> bytes:
+        """A digest of everything this card's fields are computed from (its document,
+        sections and entries included): the executor keeps the card's finished subtree
+        under it, so any change to the card is a different key (`app.graphql.executor`)."""
+        options = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+        encoded = orjson.dumps(self._doc, default=str, option=options)  # str: asyncpg's UUID
+        return hashlib.blake2b(encoded, digest_size=16).digest()
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> "ServiceCard":
