@@ -179,3 +179,24 @@ async def test_unchanged_cards_come_from_the_memo_and_an_edit_shows_at_once(
 
     finnish = await gql(client, TEXTS, m="kemijarvi", lang="FI")  # other variables: no reuse
     assert finnish["data"]["serviceCards"]["items"][1]["summary"] == "Uusi tiivistelmä"
+
+
+async def test_sections_are_loaded_only_when_asked_for(
+    app: Any, client: httpx.AsyncClient, count_queries: Any
+) -> None:
+    """Titles alone cost one query fewer; asking for sections through a fragment still
+    loads them."""
+    titles = '{ serviceCards(municipality: "kemijarvi", first: 3) { items { title } } }'
+    fragment = """{ serviceCards(municipality: "kemijarvi", first: 3) { ...Page } }
+      fragment Page on ServiceCardConnection { items { ... on ServiceCard {
+        sections { heading entries { name } } } } }"""
+    counts = {}
+    for name, query in (("titles", titles), ("fragment", fragment)):
+        app.state.cache.clear()
+        with count_queries() as counter:
+            body = await gql(client, query)
+        assert "errors" not in body, body
+        counts[name] = counter.count
+    items = body["data"]["serviceCards"]["items"]
+    assert items[0]["sections"][0]["entries"][0]["name"]
+    assert counts["fragment"] == counts["titles"] + 1, counts
