@@ -121,11 +121,12 @@ SLOTS_FROM = datetime.combine(FIRST_MONDAY, wall_time(0), tzinfo=HELSINKI)
 SLOTS_TO = SLOTS_FROM + SLOT_WINDOW  # wall-clock arithmetic: the offset follows the date
 
 
-def slots_path(slug: str) -> str:
-    """The public free-slot list of `slug` for the benchmark window (offsets quoted: a raw
-    `+` in a query string is a space)."""
+def slots_path(slug: str, cursor: str | None = None) -> str:
+    """The public free-slot list of `slug` for the benchmark window, the largest page the
+    API gives (100; offsets quoted: a raw `+` in a query string is a space)."""
     window = f"from={quote(SLOTS_FROM.isoformat())}&to={quote(SLOTS_TO.isoformat())}"
-    return f"{API}/municipalities/{slug}/slots?{window}"
+    page = f"&cursor={cursor}" if cursor else ""
+    return f"{API}/municipalities/{slug}/slots?{window}&limit=100{page}"
 
 
 Target = tuple[str, float]  # (MIN_RATIO / MAX_P50 / MAX_P99, value)
@@ -1632,9 +1633,15 @@ def booking_body(slot: dict[str, Any], email: str) -> dict[str, Any]:
 
 
 def free_slots(client: httpx.Client, slug: str) -> list[dict[str, Any]]:
-    """The free slots of `slug` in the benchmark window, soonest first."""
-    items: list[dict[str, Any]] = client.get(slots_path(slug)).raise_for_status().json()["items"]
-    return items
+    """The free slots of `slug` in the benchmark window, soonest first (every page)."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = client.get(slots_path(slug, cursor)).raise_for_status().json()
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
 
 
 def book(client: httpx.Client, slug: str, slot: dict[str, Any], email: str) -> httpx.Response:

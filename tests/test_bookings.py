@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.db import create_session_factory
+from app.core.db import create_session_factory, execute
+from app.core.i18n import I18nText
 from app.core.time import utcnow
 from app.main import create_app
 from app.models.booking import Booking, InfoPackageRequest
@@ -430,10 +431,10 @@ async def test_twenty_concurrent_bookings_of_one_slot_make_one(database: Databas
 
         from app.models.guide import Guide, Slot
 
-        await check.execute(delete(OutboxEmail).where(col(OutboxEmail.created_at) >= started))
-        await check.execute(delete(Booking).where(col(Booking.slot_id) == uuid.UUID(slot["id"])))
-        await check.execute(delete(Slot).where(col(Slot.guide_id) == uuid.UUID(guide["id"])))
-        await check.execute(delete(Guide).where(col(Guide.id) == uuid.UUID(guide["id"])))
+        await execute(check, delete(OutboxEmail).where(col(OutboxEmail.created_at) >= started))
+        await execute(check, delete(Booking).where(col(Booking.slot_id) == uuid.UUID(slot["id"])))
+        await execute(check, delete(Slot).where(col(Slot.guide_id) == uuid.UUID(guide["id"])))
+        await execute(check, delete(Guide).where(col(Guide.id) == uuid.UUID(guide["id"])))
         await check.commit()
 
 
@@ -483,7 +484,7 @@ async def test_settle_purge_command_anonymises_old_data(
     await asyncio.to_thread(upgrade, settings)
     engine = create_engine(url)
     async with AsyncSession(engine, expire_on_commit=False) as session:
-        town = Municipality(slug="testi", code="999", name={"fi": "Testi"})  # type: ignore[arg-type]
+        town = Municipality(slug="testi", code="999", name=I18nText(fi="Testi"))
         session.add(town)
         await session.flush()
         session.add(
@@ -519,3 +520,48 @@ async def test_settle_purge_command_anonymises_old_data(
         emails = sorted(str(m.email) for m in (await session.exec(select(Message))).scalars())  # type: ignore[call-overload]
     assert emails == ["None", "new@example.org"]
     await engine.dispose()
+
+
+async def test_moving_to_another_guide_tells_both_hosts(
+    client: httpx.AsyncClient, auth: Any, session: AsyncSession
+) -> None:
+    """The host a meeting leaves learns their time is free again; the new host gets it
+    as a new request (it is pending again), not as "your meeting moved"."""
+    first, (slot, _) = await guide_with_slots(client, auth)
+    second_body = {
+        **GUIDE,
+        "display_name": "Eero Erämies",
+        "user_email": None,
+        "contacts": [{"kind": "email", "value": "eero@example.org", "public": False}],
+    }
+    second = await make_guide(client, auth, second_body)
+    start = next_week_at(15)
+    other = await client.post(
+        f"{BASE}/guides/{second['id']}/slots",
+        json={
+            "starts_at": start.isoformat(),
+            "ends_at": (start + timedelta(hours=1)).isoformat(),
+            "modes": ["remote"],
+        },
+        headers=auth("kemijarvi-admin"),
+    )
+    assert other.status_code == 201, other.text
+    booking = (await client.post(f"{BASE}/bookings", json=booking_body(slot["id"]))).json()
+    moved = await client.post(
+        f"{BASE}/bookings/{booking['id']}/reschedule",
+        params={"token": token_of(booking["manage_url"])},
+        json={"slot_id": other.json()["id"]},
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["guide"]["display_name"] == "Eero Erämies"
+    notices = {
+        (e.to_address, e.kind): e
+        for e in await outbox(session, f"booking:{booking['id']}")
+        if e.kind.endswith("_host")
+    }
+    left = notices[("kemijarvi-guide@example.org", "booking_handed_over_host")]
+    assert "toisen oppaan" in left.body_text
+    assert "Eero" not in left.body_text  # the old host is told their time, not the new one
+    new = notices[("eero@example.org", "booking_received_host")]
+    assert "Vahvista" in new.body_text
+    assert not any(kind == "booking_rescheduled_host" for _, kind in notices)

@@ -309,3 +309,60 @@ async def test_weekly_slots_keep_their_wall_clock_time_across_the_change(
     assert {s["local_start"][-5:] for s in created} == {"10:00"}
     offsets = [s["utc_offset"] for s in created]
     assert offsets[0] != offsets[-1]  # the clocks changed in between, the meetings did not
+
+
+async def test_slots_come_a_page_at_a_time(client: httpx.AsyncClient, auth: Any) -> None:
+    """Lists page as API.md says (`limit`, opaque `cursor`, `total`): a month of a busy
+    municipality is hundreds of slots."""
+    guide = await make_guide(client, auth)
+    starts = [next_week_at(10, days=day) for day in range(1, 8)]
+    for start in starts:
+        await make_slot(client, auth, guide["id"], start)
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        params = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get(SLOTS, params=params)).json()
+        assert page["total"] == 7
+        assert len(page["items"]) <= 3
+        seen += [slot["starts_at"] for slot in page["items"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 3
+    assert [datetime.fromisoformat(s) for s in seen] == starts
+    everything = (await client.get(SLOTS, params={"limit": 100})).json()
+    assert everything["next_cursor"] is None
+    assert len(everything["items"]) == 7
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    assert (await client.get(SLOTS, params={"modified_since": later})).json()["total"] == 0
+    assert_problem(await client.get(SLOTS, params={"limit": 101}), 422)
+
+
+@pytest.mark.parametrize(
+    ("path", "key"),
+    [
+        (SLOTS, ["not a time", "x"]),
+        (SLOTS, ["2026-01-01T10:00:00", "0b7c2d0e-54c5-4bd8-9d40-2d7a9f0b6a11"]),  # no offset
+        ("/api/v1/municipalities/kemijarvi/service-cards?q=koti", [-5]),
+        ("/api/v1/municipalities/kemijarvi/service-cards", ["1", "not-a-uuid"]),
+        ("/api/v1/municipalities", [7]),
+    ],
+)
+async def test_a_hand_made_cursor_is_a_422_not_a_500(
+    client: httpx.AsyncClient, path: str, key: list[Any]
+) -> None:
+    """Cursors are opaque but not secret: one decoded, edited and re-encoded must be
+    refused like any other bad input, never reach the query."""
+    from app.core.pagination import encode_cursor
+
+    collection = {
+        SLOTS: "slots",
+        "/api/v1/municipalities": "municipalities",
+    }.get(path, "service-card-search" if "q=" in path else "service-cards")
+    cursor = encode_cursor(collection, key)
+    separator = "&" if "?" in path else "?"
+    response = await client.get(f"{path}{separator}cursor={cursor}")
+    assert_problem(response, 422, "invalid-cursor")

@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.config import get_settings
 from app.core.db import execute
 from app.core.errors import Conflict, FieldProblem, NotFound, ValidationFailed
-from app.core.pagination import Page, decode_cursor, encode_cursor
+from app.core.pagination import Page, as_text, decode_cursor, encode_cursor
 from app.core.time import HELSINKI, utcnow
 from app.models.analytics import (
     QUARTER_RE,
@@ -454,7 +454,7 @@ async def list_page(
         )
     ).scalar_one()
     statement = select(AnalyticsSnapshot).where(*conditions)
-    after = decode_cursor("analytics-snapshots", cursor)
+    after = decode_cursor("analytics-snapshots", cursor, as_text)
     if after is not None:
         statement = statement.where(col(AnalyticsSnapshot.quarter) < str(after[0]))
     rows = list(

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.config import Settings
 from app.core.db import execute
 from app.core.errors import Conflict, FieldProblem, Forbidden, NotFound, ValidationFailed
-from app.core.pagination import Page, decode_cursor, encode_cursor
+from app.core.pagination import Page, as_offset, decode_cursor, encode_cursor
 from app.core.security import hash_secret_token, new_secret_token, secret_token_matches
 from app.core.time import utcnow
 from app.models.booking import ACTIVE_STATUSES, Booking, BookingCreate, BookingStatus
@@ -294,8 +294,8 @@ async def list_for_staff(
     if status:
         statement = statement.where(col(Booking.status) == status)
     rows = list(await session.exec(statement.order_by(col(Slot.starts_at), col(Booking.id))))
-    after = decode_cursor("bookings", cursor)
-    offset = int(after[0]) if after else 0
+    after = decode_cursor("bookings", cursor, as_offset)
+    offset = after[0] if after else 0
     window = rows[offset : offset + limit]
     next_cursor = (
         encode_cursor("bookings", [offset + limit]) if offset + limit < len(rows) else None
@@ -451,6 +451,8 @@ async def reschedule_and_notify(
     mode: str | None,
     settings: Settings,
 ) -> Outcome:
+    old_slot = await session.get(Slot, booking.slot_id)
+    old_guide = await session.get(Guide, booking.guide_id)
     booking, slot, guide, token = await reschedule(
         session=session, booking=booking, slot_id=slot_id, mode=mode
     )
@@ -464,6 +466,7 @@ async def reschedule_and_notify(
         event="rescheduled",
         manage_url=url,
         settings=settings,
+        moved_from=(old_slot, old_guide) if old_slot and old_guide else None,
     )
     return Outcome(booking, slot, guide, manage_url=url)
 

@@ -191,7 +191,7 @@ async def list_page(
         await execute(session, sa_select(func.count()).select_from(CommsPlan).where(*conditions))
     ).scalar_one()
     statement = select(CommsPlan).where(*conditions)
-    after = decode_cursor("comms-plans", cursor)
+    after = decode_cursor("comms-plans", cursor, int, int)
     if after is not None:
         last_year, last_version = int(after[0]), int(after[1])
         statement = statement.where(

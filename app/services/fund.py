@@ -35,7 +35,7 @@ from app.core.errors import (
     ValidationFailed,
 )
 from app.core.i18n import I18nText
-from app.core.pagination import Page, decode_cursor, encode_cursor
+from app.core.pagination import Page, as_offset, decode_cursor, encode_cursor
 from app.core.security import hash_secret_token, new_secret_token, secret_token_matches
 from app.core.time import HELSINKI, utcnow
 from app.models.fund import (
@@ -222,7 +222,7 @@ async def list_rounds(
         await execute(session, sa_select(func.count()).select_from(FundRound).where(*conditions))
     ).scalar_one()
     statement = select(FundRound).where(*conditions)
-    after = decode_cursor("fund-rounds", cursor)
+    after = decode_cursor("fund-rounds", cursor, int)
     if after is not None:
         statement = statement.where(col(FundRound.year) < int(after[0]))
     rounds = list(
@@ -463,8 +463,8 @@ async def list_ideas(
                 for word in words
             )
         ]
-    after = decode_cursor("fund-ideas", cursor)
-    offset = int(after[0]) if after else 0
+    after = decode_cursor("fund-ideas", cursor, as_offset)
+    offset = after[0] if after else 0
     window = ideas[offset : offset + limit]
     next_cursor = (
         encode_cursor("fund-ideas", [offset + limit]) if offset + limit < len(ideas) else None
@@ -1005,8 +1005,8 @@ async def list_experiments(
             )
         )
     )
-    after = decode_cursor("fund-experiments", cursor)
-    offset = int(after[0]) if after else 0
+    after = decode_cursor("fund-experiments", cursor, as_offset)
+    offset = after[0] if after else 0
     window = rows[offset : offset + limit]
     next_cursor = (
         encode_cursor("fund-experiments", [offset + limit]) if offset + limit < len(rows) else None

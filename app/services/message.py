@@ -6,7 +6,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.errors import Conflict, NotFound
-from app.core.pagination import Page, decode_cursor, encode_cursor
+from app.core.pagination import Page, as_offset, decode_cursor, encode_cursor
 from app.core.time import utcnow
 from app.models.booking import Message, MessageCreate
 
@@ -44,8 +44,8 @@ async def inbox(
     rows = list(
         await session.exec(statement.order_by(col(Message.created_at).desc(), col(Message.id)))
     )
-    after = decode_cursor("messages", cursor)
-    offset = int(after[0]) if after else 0
+    after = decode_cursor("messages", cursor, as_offset)
+    offset = after[0] if after else 0
     window = rows[offset : offset + limit]
     next_cursor = (
         encode_cursor("messages", [offset + limit]) if offset + limit < len(rows) else None

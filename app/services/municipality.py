@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.errors import Conflict, NotFound
-from app.core.pagination import Page, decode_cursor, encode_cursor
+from app.core.pagination import Page, as_text, decode_cursor, encode_cursor
 from app.core.time import utcnow
 from app.models.municipality import Municipality, MunicipalityCreate, MunicipalityUpdate
 from app.services import content_version
@@ -29,7 +29,7 @@ async def list_page(
     if modified_since is not None:
         filtered = filtered.where(col(Municipality.updated_at) >= modified_since)
     total = (await session.exec(select(func.count()).select_from(filtered.subquery()))).one()
-    after = decode_cursor("municipalities", cursor)
+    after = decode_cursor("municipalities", cursor, as_text)
     statement = filtered.order_by(col(Municipality.slug)).limit(limit + 1)
     if after is not None:
         statement = statement.where(col(Municipality.slug) > str(after[0]))

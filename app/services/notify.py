@@ -565,6 +565,11 @@ _HOST_WORDS: dict[BookingEvent, _EventWords] = {
         "Varauksen aika on muuttunut", "Tämä tapaaminen on siirretty uuteen aikaan."
     ),
 }
+# The host a rescheduled meeting leaves (the mover chose another guide's time).
+_HANDED_OVER = _EventWords(
+    "Varaus on siirtynyt toiselle oppaalle",
+    "Tulomuuttaja siirsi tämän tapaamisen toisen oppaan aikaan; aikasi on taas vapaana.",
+)
 
 
 async def _host_notice(
@@ -574,7 +579,7 @@ async def _host_notice(
     slot: Slot,
     guide: Guide,
     municipality: Municipality,
-    event: BookingEvent,
+    event: BookingEvent | Literal["handed-over"],
     settings: Settings,
 ) -> None:
     """The guide's notice, in Finnish: who, when, how and what about; contact details stay
@@ -583,7 +588,7 @@ async def _host_notice(
     if address is None:
         log.warning("guide %s has no email address; no %s notice sent", guide.id, event)
         return
-    words = _HOST_WORDS[event]
+    words = _HANDED_OVER if event == "handed-over" else _HOST_WORDS[event]
     when = local_time_text(slot.starts_at, slot.ends_at, "fi")
     mode_rows, _ = _mode_rows(booking=booking, slot=slot, lang="fi")
     if booking.mode == MeetingMode.phone:
@@ -611,7 +616,7 @@ async def _host_notice(
         row=OutboxEmail(
             municipality_id=municipality.id,
             dedupe_key=f"booking:{booking.id}:{event}:{booking.ics_sequence}:host",
-            kind=f"booking_{event}_host",
+            kind=f"booking_{event.replace('-', '_')}_host",
             to_address=address,
             subject=subject[:300],
             body_text=_render_text(blocks),
@@ -631,19 +636,30 @@ async def booking_event(
     event: BookingEvent,
     manage_url: str | None,
     settings: Settings,
+    moved_from: tuple[Slot, Guide] | None = None,
 ) -> None:
     """Tell the mover (and for some events the guide) what happened to a booking, with a
-    calendar entry that keeps their calendar in step."""
+    calendar entry that keeps their calendar in step.
+
+    `moved_from` is the slot and host a rescheduled booking left: when the host changed,
+    the old host learns that their time is free again and the new one gets the request
+    as new (it is pending again), rather than a "your meeting moved" about a meeting
+    they never had."""
     if event not in BOOKING_EVENTS:
         raise ValueError(f"unknown booking event {event!r}")
-    if event in HOST_EVENTS:
+    host_events: list[tuple[BookingEvent | Literal["handed-over"], Slot, Guide]] = []
+    if event == "rescheduled" and moved_from is not None and moved_from[1].id != guide.id:
+        host_events += [("handed-over", *moved_from), ("received", slot, guide)]
+    elif event in HOST_EVENTS:
+        host_events.append((event, slot, guide))
+    for host_event, host_slot, host in host_events:
         await _host_notice(
             session=session,
             booking=booking,
-            slot=slot,
-            guide=guide,
+            slot=host_slot,
+            guide=host,
             municipality=municipality,
-            event=event,
+            event=host_event,
             settings=settings,
         )
     if booking.email is None:

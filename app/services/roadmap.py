@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.db import execute
 from app.core.errors import Conflict, FieldProblem, NotFound, ValidationFailed
-from app.core.pagination import Page, decode_cursor, encode_cursor
+from app.core.pagination import Page, as_offset, decode_cursor, encode_cursor
 from app.core.time import utcnow
 from app.models.roadmap import (
     PhaseCreate,
@@ -100,8 +100,8 @@ async def _paged(
     cursor: str | None,
 ) -> Page[Any]:
     total = (await execute(session, count)).scalar_one()
-    after = decode_cursor(collection, cursor)
-    offset = int(after[0]) if after else 0
+    after = decode_cursor(collection, cursor, as_offset)
+    offset = after[0] if after else 0
     rows = list(await session.exec(statement.offset(offset).limit(limit + 1)))
     next_cursor = None
     if len(rows) > limit:

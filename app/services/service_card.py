@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, literal_column, or_, text, type_coerce
+from sqlalchemy import delete, func, literal_column, or_, text, type_coerce
 from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
 from sqlmodel import col, select
@@ -17,7 +17,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.db import JSONType, execute, json_array_contains
 from app.core.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from app.core.i18n import I18nText
-from app.core.pagination import Page, decode_cursor, encode_cursor
+from app.core.pagination import (
+    Page,
+    as_offset,
+    as_uuid,
+    decode_cursor,
+    encode_cursor,
+    keyset_page,
+)
 from app.core.time import utcnow
 from app.models.municipality import Municipality
 from app.models.service_card import (
@@ -159,10 +166,10 @@ async def load_documents(
     return [cards[card_id] for card_id in card_ids if card_id in cards]
 
 
-def _card_select(*extra: Any) -> Any:
+def _card_select() -> Any:
     """The card columns a document needs, with its topic key and municipality slug."""
     return (
-        sa_select(*_CARD_COLUMNS, *extra)
+        sa_select(*_CARD_COLUMNS)
         .join(Topic, Topic.id == ServiceCard.topic_id)  # type: ignore[arg-type]
         .join(Municipality, Municipality.id == ServiceCard.municipality_id)  # type: ignore[arg-type]
     )
@@ -307,33 +314,23 @@ async def list_page(
         return await _search_page(
             session, statement, filters.q, limit, cursor, dialect, with_sections
         )
-    after = decode_cursor("service-cards", cursor)
-    # The first page (nearly every read) counts the whole selection in the same query.
-    counted = (func.count().over().label("total_count"),) if after is None else ()
-    ordered = _filtered(municipality_id, filters, dialect, _card_select(*counted)).order_by(
-        col(ServiceCard.position), col(ServiceCard.id)
+    selection = _filtered(municipality_id, filters, dialect, _card_select())
+    page = await keyset_page(
+        session,
+        selection,
+        collection="service-cards",
+        order=(col(ServiceCard.position), col(ServiceCard.id)),
+        after=decode_cursor("service-cards", cursor, int, as_uuid),
+        limit=limit,
+        count_from=statement,
+        key=lambda row: [row.position, str(row.id)],
     )
-    if after is not None:
-        position, last_id = int(after[0]), uuid.UUID(str(after[1]))
-        ordered = ordered.where(
-            or_(
-                col(ServiceCard.position) > position,
-                and_(col(ServiceCard.position) == position, col(ServiceCard.id) > last_id),
-            )
-        )
-    rows = (await execute(session, ordered.limit(limit + 1))).all()
-    if after is None:
-        total = rows[0].total_count if rows else 0
-    else:
-        total = (
-            await execute(session, sa_select(func.count()).select_from(statement.subquery()))
-        ).scalar_one()
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor("service-cards", [rows[-1].position, str(rows[-1].id)])
-    documents = await _card_documents(session, rows, with_sections=with_sections)
-    return Page(items=[documents[row.id] for row in rows], next_cursor=next_cursor, total=total)
+    documents = await _card_documents(session, page.items, with_sections=with_sections)
+    return Page(
+        items=[documents[row.id] for row in page.items],
+        next_cursor=page.next_cursor,
+        total=page.total,
+    )
 
 
 def _fts_match(groups: list[list[str]], dialect: str) -> Any:
@@ -389,8 +386,8 @@ async def _search_page(
             str(row.id),
         ),
     )
-    after = decode_cursor("service-card-search", cursor)
-    offset = int(after[0]) if after else 0
+    after = decode_cursor("service-card-search", cursor, as_offset)
+    offset = after[0] if after else 0
     window = ranked[offset : offset + limit]
     next_cursor = (
         encode_cursor("service-card-search", [offset + limit])

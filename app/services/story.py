@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.db import execute, json_array_contains
 from app.core.errors import Conflict, FieldProblem, NotFound, ValidationFailed
-from app.core.pagination import Page, decode_cursor, encode_cursor
+from app.core.pagination import Page, as_moment, as_uuid, decode_cursor, encode_cursor
 from app.core.time import utcnow
 from app.models.story import (
     STORY_COLUMNS,
@@ -140,7 +140,7 @@ async def list_page(
     total = (
         await execute(session, sa_select(func.count()).select_from(statement.subquery()))
     ).scalar_one()
-    after = decode_cursor("stories", cursor)
+    after = decode_cursor("stories", cursor, as_moment, as_uuid)
     if after is not None:
         moment, last = datetime.fromisoformat(str(after[0])), uuid.UUID(str(after[1]))
         statement = statement.where(

@@ -7,7 +7,7 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.errors import Conflict, FieldProblem, Forbidden, NotFound, ValidationFailed
-from app.core.pagination import Page, decode_cursor, encode_cursor
+from app.core.pagination import Page, as_text, decode_cursor, encode_cursor
 from app.core.security import hash_password
 from app.core.time import utcnow
 from app.models.municipality import Municipality
@@ -106,7 +106,7 @@ async def list_page(
     _require_user_admin(principal)
     filtered = _user_statement(principal, municipality_id)
     total = (await session.exec(select(func.count()).select_from(filtered.subquery()))).one()
-    after = decode_cursor("users", cursor)
+    after = decode_cursor("users", cursor, as_text)
     statement = filtered.order_by(col(User.email)).limit(limit + 1)
     if after is not None:
         statement = statement.where(col(User.email) > str(after[0]))

@@ -374,13 +374,16 @@ async def list_slots(
     session: SessionDep,
     cache: CacheDep,
     lang: Lang,
+    paging: Paging,
     guide: uuid.UUID | None = None,
     mode: MeetingMode | None = None,
     from_: Annotated[datetime | None, Query(alias="from")] = None,
     to: datetime | None = None,
 ) -> Response:
     """Bookable times, soonest first, each with UTC and Europe/Helsinki local time and
-    offset. The window defaults to the coming 31 days and is at most 92 days."""
+    offset, a page at a time. The window defaults to the coming 31 days and is at most 92
+    days; `modified_since` keeps the slots published since then (a booked slot simply
+    leaves the list)."""
     start = from_ or utcnow()
     end = to or start + timedelta(days=31)
     problems_found = []
@@ -396,21 +399,26 @@ async def list_slots(
     start = max(start, utcnow()) if from_ is None else start
 
     async def build(etag: str) -> Body:
-        documents = await guide_service.free_slot_documents(
+        page = await guide_service.free_slot_page(
             session=session,
             municipality_id=municipality.id,
             start=start,
             end=end,
+            limit=paging.limit,
+            cursor=paging.cursor,
             guide_id=guide,
             mode=mode,
+            created_since=paging.modified_since,
         )
-        localized = localize_document(documents, lang, TEXT_KEYS, path="items")
-        first = min((doc["starts_at"] for doc in documents), default=None)
+        localized = localize_document(page.items, lang, TEXT_KEYS, path="items")
+        # The page changes when its first slot starts (it is no longer bookable); a later
+        # page's total may lag behind slots of earlier pages starting by ≤ 5 minutes.
+        first = min((doc["starts_at"] for doc in page.items), default=None)
         valid_until = min(time.time() + 300, first.timestamp() if first else float("inf"))
         data = {
             "items": localized.data,
-            "next_cursor": None,
-            "total": len(documents),
+            "next_cursor": page.next_cursor,
+            "total": page.total,
             "time_zone": "Europe/Helsinki",
             "meta": localized.meta(),
         }
