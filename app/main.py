@@ -1,5 +1,6 @@
 """The application factory: routers, GraphQL, error handlers, CORS, caches."""
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -57,6 +58,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if owns_engine:
+            # Everything built at startup (modules, the schemas, SQLAlchemy's and
+            # pydantic's caches) lives as long as the process; frozen, the collector
+            # stops walking it on every full collection. Measured: GraphQL card pages
+            # under load 60 → 100 req/s (bench/README.md). Not in tests, which build
+            # many apps in one process.
+            gc.collect()
+            gc.freeze()
         yield
         if owns_engine:
             await app.state.engine.dispose()

@@ -316,6 +316,21 @@ def wrk_script(method: str, body: str) -> str:
     )
 
 
+def settle_down(url: str, quick_ms: float = 5.0, limit_s: float = 10.0) -> None:
+    """Wait until the server answers `/healthz` quickly twice in a row: when wrk stops, the
+    server still works off the requests it had accepted (32 GraphQL pages are ~0.3 s),
+    and the next run's first requests would queue behind them and count as its p99."""
+    parts = urlsplit(url)
+    probe = f"{parts.scheme}://{parts.netloc}{BASELINE.path}"
+    deadline = time.monotonic() + limit_s
+    quick = 0
+    with httpx.Client(timeout=limit_s) as client:
+        while quick < 2 and time.monotonic() < deadline:
+            started = time.perf_counter()
+            client.get(probe)
+            quick = quick + 1 if (time.perf_counter() - started) * 1000 < quick_ms else 0
+
+
 def run_wrk(
     args: argparse.Namespace,
     url: str,
@@ -329,6 +344,7 @@ def run_wrk(
 ) -> Result:
     connections = connections or args.connections
     threads = min(args.threads, connections)
+    settle_down(url)
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{args.duration}s"]
     command += ["--timeout", f"{WRK_TIMEOUT}s"]  # slow endpoints: latencies, not socket errors
     for header, value in headers.items():
