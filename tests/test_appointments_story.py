@@ -175,15 +175,18 @@ async def test_graphql_guides_slots_and_booking(client: httpx.AsyncClient, auth:
     first, second = [await make_slot(client, auth, guide["id"], next_week_at(h)) for h in (10, 13)]
     listed = await gql(
         client,
-        'query { guides(municipality: "kemijarvi", language: "en", expertise: "fishing") { id displayName bio(lang: EN) publicContacts } }',
+        'query { guides(municipality: "kemijarvi", language: "en", expertise: "fishing") { total items { id displayName bio(lang: EN) publicContacts } } }',
     )
-    assert listed["data"]["guides"][0]["bio"] == "I fish on Lake Kemijärvi all year."
-    assert listed["data"]["guides"][0]["publicContacts"] == ["email:aino@example.org"]
-    slots = await gql(
-        client,
-        'query { slots(municipality: "kemijarvi", mode: "remote") { id localStart utcOffset timeZone } }',
-    )
-    assert [s["id"] for s in slots["data"]["slots"]] == [first["id"], second["id"]]
+    guides = listed["data"]["guides"]
+    assert guides["total"] == 1
+    assert guides["items"][0]["bio"] == "I fish on Lake Kemijärvi all year."
+    assert guides["items"][0]["publicContacts"] == ["email:aino@example.org"]
+    page = 'query($after: String) { slots(municipality: "kemijarvi", mode: "remote", first: 1, after: $after) { total nextCursor items { id localStart utcOffset timeZone } } }'
+    one = (await gql(client, page))["data"]["slots"]
+    two = (await gql(client, page, after=one["nextCursor"]))["data"]["slots"]
+    assert one["total"] == two["total"] == 2
+    assert two["nextCursor"] is None
+    assert [s["id"] for s in one["items"] + two["items"]] == [first["id"], second["id"]]
     create = """mutation($input: BookingInput!) { createBooking(municipality: "kemijarvi", input: $input) {
         id status manageUrl slot { id localStart } } }"""
     made = await gql(client, create, input=gql_input(first["id"]))

@@ -111,7 +111,7 @@ async def test_several_database_fields_in_one_query(client: httpx.AsyncClient, a
         """{ serviceCards(municipality: "kemijarvi", first: 20) { total items { title sections { entries { name } } } }
              posio: serviceCards(municipality: "posio") { total }
              municipalities { total } municipality(slug: "posio") { code }
-             guides(municipality: "kemijarvi") { displayName }
+             guides(municipality: "kemijarvi") { total items { displayName } }
              search: serviceCards(municipality: "keminmaa", q: "muutto") { total } me { email } }""",
         auth("kemijarvi-editor"),
     )
@@ -127,7 +127,7 @@ async def test_several_card_lists_and_municipalities_at_once(client: httpx.Async
         client,
         """{ a: serviceCards(municipality: "kemijarvi", first: 20) { total items { title sections { entries { name } } } }
              b: serviceCards(municipality: "posio", first: 20) { total items { title } }
-             c: municipalities { total } d: guides(municipality: "kemijarvi") { displayName }
+             c: municipalities { total } d: guides(municipality: "kemijarvi") { total items { displayName } }
              e: serviceCards(municipality: "keminmaa", q: "muutto") { total } }""",
     )
     assert "errors" not in body, body

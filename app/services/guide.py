@@ -401,28 +401,6 @@ def _slot_docs(rows: Any) -> list[Document]:
     ]
 
 
-async def free_slot_documents(
-    *,
-    session: AsyncSession,
-    municipality_id: uuid.UUID,
-    start: datetime,
-    end: datetime,
-    guide_id: uuid.UUID | None = None,
-    mode: str | None = None,
-) -> list[Document]:
-    """Every free slot in the window (at most 92 days), soonest first."""
-    statement = _free_slot_rows(
-        municipality_id=municipality_id,
-        start=start,
-        end=end,
-        guide_id=guide_id,
-        mode=mode,
-        created_since=None,
-        dialect=session.get_bind().dialect.name,
-    ).order_by(col(Slot.starts_at), col(Slot.id))
-    return _slot_docs((await execute(session, statement)).all())
-
-
 async def free_slot_page(
     *,
     session: AsyncSession,

@@ -147,6 +147,20 @@ async def _limit(info: Info, what: str, per_minute: int) -> None:
 
 
 @strawberry.type
+class GuideConnection:
+    items: list[Guide]
+    next_cursor: str | None
+    total: int
+
+
+@strawberry.type
+class SlotConnection:
+    items: list[Slot]
+    next_cursor: str | None
+    total: int
+
+
+@strawberry.type
 class BookingQueries:
     @strawberry.field(description="Active guides; filter by service language, expertise, mode.")
     async def guides(
@@ -159,7 +173,7 @@ class BookingQueries:
         has_free_slots: bool = False,
         first: int = DEFAULT_LIMIT,
         after: str | None = None,
-    ) -> list[Guide]:
+    ) -> GuideConnection:
         ref = await info.context.cache.tenant(info.context.session, municipality)
         page = await guide_service.list_page(
             session=info.context.session,
@@ -174,9 +188,16 @@ class BookingQueries:
             limit=max(1, min(first, MAX_LIMIT)),
             cursor=after,
         )
-        return [Guide.from_model(guide) for guide in page.items]
+        return GuideConnection(
+            items=[Guide.from_model(guide) for guide in page.items],
+            next_cursor=page.next_cursor,
+            total=page.total,
+        )
 
-    @strawberry.field(description="Free slots in a window (default: the coming 31 days).")
+    @strawberry.field(
+        description="Free slots in a window (default: the coming 31 days, at most 92), "
+        "soonest first, a page at a time."
+    )
     async def slots(
         self,
         info: Info,
@@ -185,21 +206,29 @@ class BookingQueries:
         mode: str | None = None,
         from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
         to: datetime | None = None,
-    ) -> list[Slot]:
+        first: int = DEFAULT_LIMIT,
+        after: str | None = None,
+    ) -> SlotConnection:
         ref = await info.context.cache.tenant(info.context.session, municipality)
         start = from_ or utcnow()
         end = to or start + timedelta(days=31)
         if start.tzinfo is None or end.tzinfo is None or end - start > timedelta(days=92):
             raise ValidationFailed("from and to need offsets and span at most 92 days.")
-        documents = await guide_service.free_slot_documents(
+        page = await guide_service.free_slot_page(
             session=info.context.session,
             municipality_id=ref.id,
             start=start,
             end=end,
+            limit=max(1, min(first, MAX_LIMIT)),
+            cursor=after,
             guide_id=_id(guide, "guide") if guide else None,
             mode=mode,
         )
-        return [Slot.from_doc(doc) for doc in documents]
+        return SlotConnection(
+            items=[Slot.from_doc(doc) for doc in page.items],
+            next_cursor=page.next_cursor,
+            total=page.total,
+        )
 
 
 @strawberry.type
