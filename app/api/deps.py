@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api.caching import PublicCache, TenantRef, etag_matches, make_etag
 from app.core.config import Settings
+from app.core.db import begin_writing
 from app.core.errors import PreconditionFailed, PreconditionRequired, Unauthorized
 from app.core.i18n import LANGUAGES, negotiate
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -34,6 +35,9 @@ async def get_cache(request: Request) -> PublicCache:
     return cache
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: commit if the handler succeeded, else roll back.
 
@@ -42,6 +46,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """
     session: AsyncSession = request.app.state.session_factory()
     try:
+        if request.method not in SAFE_METHODS:
+            await begin_writing(session)
         yield session
         if session.in_transaction():
             await session.commit()

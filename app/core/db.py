@@ -70,7 +70,24 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A write transaction starts IMMEDIATE (see `begin_writing`): a deferred one that
+        # tries to write after another writer has committed fails with "database is
+        # locked" at once, busy_timeout or not, while IMMEDIATE simply waits its turn.
+        immediate = connection.get_execution_options().get(SQLITE_BEGIN) == "IMMEDIATE"
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+SQLITE_BEGIN = "sqlite_begin"
+
+
+async def begin_writing(session: AsyncSession) -> None:
+    """Start a session that is going to write. On SQLite its transaction takes the write
+    lock up front, so concurrent writers queue (up to busy_timeout) instead of the later
+    ones failing; elsewhere, and on a session bound to a connection already in a
+    transaction (the tests'), nothing happens."""
+    bind = session.bind
+    if isinstance(bind, AsyncEngine) and bind.dialect.name == "sqlite":
+        await session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
 
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:
