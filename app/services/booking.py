@@ -279,6 +279,7 @@ async def list_for_staff(
     limit: int,
     cursor: str | None,
     status: str | None = None,
+    modified_since: datetime | None = None,
 ) -> Page[tuple[Booking, Slot, Guide]]:
     """Admins see every booking of the municipality, a guide only their own."""
     statement = (
@@ -293,6 +294,8 @@ async def list_for_staff(
         statement = statement.where(col(Guide.user_id) == principal.user.id)
     if status:
         statement = statement.where(col(Booking.status) == status)
+    if modified_since is not None:
+        statement = statement.where(col(Booking.updated_at) >= modified_since)
     rows = list(await session.exec(statement.order_by(col(Slot.starts_at), col(Booking.id))))
     after = decode_cursor("bookings", cursor, as_offset)
     offset = after[0] if after else 0

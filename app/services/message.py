@@ -1,6 +1,7 @@
 """Questions sent by message, answered by staff by email."""
 
 import uuid
+from datetime import datetime
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -36,11 +37,14 @@ async def inbox(
     status: str | None,
     limit: int,
     cursor: str | None,
+    modified_since: datetime | None = None,
 ) -> Page[Message]:
     """Newest first; open ones are what the staff work through."""
     statement = select(Message).where(col(Message.municipality_id) == municipality_id)
     if status:
         statement = statement.where(col(Message.status) == status)
+    if modified_since is not None:
+        statement = statement.where(col(Message.updated_at) >= modified_since)
     rows = list(
         await session.exec(statement.order_by(col(Message.created_at).desc(), col(Message.id)))
     )

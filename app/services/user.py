@@ -1,6 +1,7 @@
 """Staff accounts: created and managed through the API by admins."""
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import func
 from sqlmodel import col, delete, select
@@ -101,10 +102,13 @@ async def list_page(
     limit: int,
     cursor: str | None = None,
     municipality_id: uuid.UUID | None = None,
+    modified_since: datetime | None = None,
 ) -> Page[UserPublic]:
     """Accounts the principal administers, ordered by email."""
     _require_user_admin(principal)
     filtered = _user_statement(principal, municipality_id)
+    if modified_since is not None:
+        filtered = filtered.where(col(User.updated_at) >= modified_since)
     total = (await session.exec(select(func.count()).select_from(filtered.subquery()))).one()
     after = decode_cursor("users", cursor, as_text)
     statement = filtered.order_by(col(User.email)).limit(limit + 1)

@@ -327,6 +327,7 @@ async def list_bookings(
         limit=paging.limit,
         cursor=paging.cursor,
         status=status_,
+        modified_since=paging.modified_since,
     )
     items = [_view(b, s, g, staff=True) for b, s, g in page.items]
     data: dict[str, object] = {

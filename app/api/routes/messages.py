@@ -62,6 +62,7 @@ async def list_messages(
         status=status_,
         limit=paging.limit,
         cursor=paging.cursor,
+        modified_since=paging.modified_since,
     )
     data: dict[str, object] = {
         "items": [message_service.staff_view(m) for m in page.items],

@@ -50,6 +50,7 @@ async def list_users(
         limit=paging.limit,
         cursor=paging.cursor,
         municipality_id=municipality_id,
+        modified_since=paging.modified_since,
     )
     return plain(
         {
