@@ -37,7 +37,7 @@ from strawberry.types.field import StrawberryField
 
 from app.graphql.direct import BACKREF, is_direct
 
-MEMO_SIZE = 2048  # completed card subtrees (~5–20 kB each) kept per process
+MEMO_SIZE = 1024  # card subtrees kept per process; ~18 kB each measured (8 entries): ~18 MB
 
 
 class SubtreeMemo:
