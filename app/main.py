@@ -32,6 +32,7 @@ from app.api.routes import (
     stories,
     users,
 )
+from app.api.textguard import TextGuard
 from app.core.config import Settings, get_settings
 from app.core.db import SessionFactory, create_engine, create_session_factory
 from app.core.migrate import head_revision
@@ -136,6 +137,7 @@ def create_app(
 
     problems.install(app)
     app.add_middleware(FastLane, cache=app.state.cache)
+    app.add_middleware(TextGuard)  # outside the FastLane: a cached path must not see NUL
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

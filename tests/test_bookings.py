@@ -297,17 +297,20 @@ async def test_public_posts_are_rate_limited(client: httpx.AsyncClient, database
     assert int(limited.headers["retry-after"]) >= 1
 
 
+MESSAGE = {
+    "name": "Maija",
+    "email": "maija@example.org",
+    "topic": "housing",
+    "text": "Is there a rental flat?",
+    "language": "en",
+    "consent": True,
+}
+
+
 async def test_ask_by_message_and_get_a_reply(
     client: httpx.AsyncClient, auth: Any, session: AsyncSession
 ) -> None:
-    body = {
-        "name": "Maija",
-        "email": "maija@example.org",
-        "topic": "housing",
-        "text": "Is there a rental flat?",
-        "language": "en",
-        "consent": True,
-    }
+    body = dict(MESSAGE)
     created = await client.post(f"{BASE}/messages", json=body)
     assert created.status_code == 201
     assert "maija" not in created.text.lower()

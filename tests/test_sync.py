@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.test_bookings import booking_body, guide_with_slots
+from tests.test_bookings import MESSAGE, booking_body, guide_with_slots
 from tests.test_landing import story
 
 BASE = "/api/v1/municipalities/kemijarvi"
@@ -36,15 +36,7 @@ async def test_modified_since_narrows_the_collection(
     _, (slot, _) = await guide_with_slots(client, auth)
     booked = await client.post(f"{BASE}/bookings", json=booking_body(slot["id"]))
     assert booked.status_code == 201, booked.text
-    message = {
-        "name": "Maija",
-        "email": "maija@example.org",
-        "topic": "housing",
-        "text": "Is there a rental flat?",
-        "language": "en",
-        "consent": True,
-    }
-    assert (await client.post(f"{BASE}/messages", json=message)).status_code == 201
+    assert (await client.post(f"{BASE}/messages", json=MESSAGE)).status_code == 201
     added = await client.post(f"{BASE}/stories", json=story(1, 2), headers=auth("kemijarvi-editor"))
     approve = f"{BASE}/stories/{added.json()['id']}/approve"
     assert (await client.post(approve, headers=auth("kemijarvi-comms"))).status_code == 200
