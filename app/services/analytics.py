@@ -456,7 +456,7 @@ async def list_page(
     statement = select(AnalyticsSnapshot).where(*conditions)
     after = decode_cursor("analytics-snapshots", cursor, as_text)
     if after is not None:
-        statement = statement.where(col(AnalyticsSnapshot.quarter) < str(after[0]))
+        statement = statement.where(col(AnalyticsSnapshot.quarter) < after[0])
     rows = list(
         await session.exec(
             statement.order_by(col(AnalyticsSnapshot.quarter).desc()).limit(limit + 1)

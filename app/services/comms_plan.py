@@ -193,7 +193,7 @@ async def list_page(
     statement = select(CommsPlan).where(*conditions)
     after = decode_cursor("comms-plans", cursor, int, int)
     if after is not None:
-        last_year, last_version = int(after[0]), int(after[1])
+        last_year, last_version = after
         statement = statement.where(
             or_(
                 col(CommsPlan.year) < last_year,

@@ -224,7 +224,7 @@ async def list_rounds(
     statement = select(FundRound).where(*conditions)
     after = decode_cursor("fund-rounds", cursor, int)
     if after is not None:
-        statement = statement.where(col(FundRound.year) < int(after[0]))
+        statement = statement.where(col(FundRound.year) < after[0])
     rounds = list(
         await session.exec(statement.order_by(col(FundRound.year).desc()).limit(limit + 1))
     )

@@ -119,7 +119,7 @@ async def list_page(
     after = decode_cursor("guides", cursor, as_text, as_uuid)
     statement = statement.order_by(col(Guide.display_name), col(Guide.id)).limit(limit + 1)
     if after is not None:
-        name, last = str(after[0]), uuid.UUID(str(after[1]))
+        name, last = after
         statement = statement.where(
             or_(
                 col(Guide.display_name) > name,

@@ -32,7 +32,7 @@ async def list_page(
     after = decode_cursor("municipalities", cursor, as_text)
     statement = filtered.order_by(col(Municipality.slug)).limit(limit + 1)
     if after is not None:
-        statement = statement.where(col(Municipality.slug) > str(after[0]))
+        statement = statement.where(col(Municipality.slug) > after[0])
     rows = list(await session.exec(statement))
     next_cursor = None
     if len(rows) > limit:

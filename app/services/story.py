@@ -142,7 +142,7 @@ async def list_page(
     ).scalar_one()
     after = decode_cursor("stories", cursor, as_moment, as_uuid)
     if after is not None:
-        moment, last = datetime.fromisoformat(str(after[0])), uuid.UUID(str(after[1]))
+        moment, last = after
         statement = statement.where(
             or_(
                 col(Story.published_at) < moment,

@@ -113,7 +113,7 @@ async def list_page(
     after = decode_cursor("users", cursor, as_text)
     statement = filtered.order_by(col(User.email)).limit(limit + 1)
     if after is not None:
-        statement = statement.where(col(User.email) > str(after[0]))
+        statement = statement.where(col(User.email) > after[0])
     users = list(await session.exec(statement))
     next_cursor = None
     if len(users) > limit:
