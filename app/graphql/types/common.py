@@ -48,3 +48,21 @@ def doc_translations(value: dict[str, str] | None) -> Translations | None:
 
 def graphql_id(value: Any) -> strawberry.ID:
     return strawberry.ID(str(value))
+
+
+@strawberry.type
+class Titled:
+    """A type whose document has a required translatable `title`: `title(lang:)` and
+    `titleI18n`, as API.md spells them, written once for every such type."""
+
+    _doc: strawberry.Private[dict[str, Any]]
+
+    @strawberry.field
+    def title(self, lang: Lang = Lang.FI) -> str:
+        return doc_text(self._doc["title"], lang) or ""
+
+    @strawberry.field
+    def title_i18n(self) -> Translations:
+        found = doc_translations(self._doc["title"])
+        assert found is not None
+        return found

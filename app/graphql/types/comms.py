@@ -7,9 +7,8 @@ from typing import Any
 
 import strawberry
 
-from app.graphql.types.common import Lang, Translations
+from app.graphql.types.common import Lang, Titled
 from app.graphql.types.common import doc_text as _text
-from app.graphql.types.common import doc_translations as _translations
 from app.graphql.types.common import graphql_id as _id
 from app.graphql.types.service_card import TranslationsInput
 
@@ -35,7 +34,7 @@ class Audience:
 
 
 @strawberry.type(description="A row of the plan's model table: for whom, what, how, when, who.")
-class CommsPlanRow:
+class CommsPlanRow(Titled):
     id: strawberry.ID
     scope: str
     audience: Audience
@@ -44,16 +43,6 @@ class CommsPlanRow:
     )
     cadence_start: str | None = strawberry.field(description="Helsinki wall-clock time.")
     _doc: strawberry.Private[Doc]
-
-    @strawberry.field
-    def title(self, lang: Lang = Lang.FI) -> str:
-        return _text(self._doc["title"], lang) or ""
-
-    @strawberry.field
-    def title_i18n(self) -> Translations:
-        found = _translations(self._doc["title"])
-        assert found is not None
-        return found
 
     @strawberry.field
     def what(self, lang: Lang = Lang.FI) -> str | None:
@@ -137,7 +126,7 @@ class PlanDecision:
 
 
 @strawberry.type(description="One version of a municipality's communication plan for a year.")
-class CommsPlan:
+class CommsPlan(Titled):
     id: strawberry.ID
     municipality: str
     year: int
@@ -155,16 +144,6 @@ class CommsPlan:
     last_updated: datetime
     updated_by: str | None
     _doc: strawberry.Private[Doc]
-
-    @strawberry.field
-    def title(self, lang: Lang = Lang.FI) -> str:
-        return _text(self._doc["title"], lang) or ""
-
-    @strawberry.field
-    def title_i18n(self) -> Translations:
-        found = _translations(self._doc["title"])
-        assert found is not None
-        return found
 
     @classmethod
     def from_doc(cls, doc: Doc) -> "CommsPlan":

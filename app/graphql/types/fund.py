@@ -6,9 +6,8 @@ from typing import Any
 
 import strawberry
 
-from app.graphql.types.common import Lang, Translations
+from app.graphql.types.common import Lang, Titled
 from app.graphql.types.common import doc_text as _text
-from app.graphql.types.common import doc_translations as _translations
 from app.graphql.types.common import graphql_id as _id
 from app.graphql.types.service_card import TranslationsInput
 
@@ -52,7 +51,7 @@ class FundTotals:
 
 
 @strawberry.type(description="A year's experiment-fund round (amounts in whole euros).")
-class FundRound:
+class FundRound(Titled):
     id: strawberry.ID
     municipality: str
     year: int
@@ -67,16 +66,6 @@ class FundRound:
     totals: FundTotals
     last_updated: datetime
     _doc: strawberry.Private[Doc]
-
-    @strawberry.field
-    def title(self, lang: Lang = Lang.FI) -> str:
-        return _text(self._doc["title"], lang) or ""
-
-    @strawberry.field
-    def title_i18n(self) -> Translations:
-        found = _translations(self._doc["title"])
-        assert found is not None
-        return found
 
     @strawberry.field
     def call(self, lang: Lang = Lang.FI) -> str | None:
@@ -426,7 +415,7 @@ class RoadmapPilot:
 
 
 @strawberry.type(description="A dated phase of the roadmap with its goals and pilots.")
-class RoadmapPhase:
+class RoadmapPhase(Titled):
     id: strawberry.ID
     key: str
     starts_on: date
@@ -436,16 +425,6 @@ class RoadmapPhase:
     pilots: list[RoadmapPilot]
     last_update: LastUpdate
     _doc: strawberry.Private[Doc]
-
-    @strawberry.field
-    def title(self, lang: Lang = Lang.FI) -> str:
-        return _text(self._doc["title"], lang) or ""
-
-    @strawberry.field
-    def title_i18n(self) -> Translations:
-        found = _translations(self._doc["title"])
-        assert found is not None
-        return found
 
     @strawberry.field
     def description(self, lang: Lang = Lang.FI) -> str | None:

@@ -9,7 +9,7 @@ import orjson
 import strawberry
 from strawberry.types import Info
 
-from app.graphql.types.common import Lang, Translations
+from app.graphql.types.common import Lang, Titled, Translations
 from app.graphql.types.common import doc_text as _text
 from app.graphql.types.common import doc_translations as _translations
 
@@ -117,7 +117,7 @@ class CopiedFrom:
 
 
 @strawberry.type
-class ServiceCard:
+class ServiceCard(Titled):
     id: strawberry.ID
     municipality: str
     topic: str
@@ -134,16 +134,6 @@ class ServiceCard:
         description="Loaded for the whole page at once through the request's DataLoaders"
     )
     _doc: strawberry.Private[dict[str, Any]]
-
-    @strawberry.field
-    def title(self, lang: Lang = Lang.FI) -> str:
-        return _text(self._doc["title"], lang) or ""
-
-    @strawberry.field
-    def title_i18n(self) -> Translations:
-        translations = _translations(self._doc["title"])
-        assert translations is not None
-        return translations
 
     @strawberry.field
     def summary(self, lang: Lang = Lang.FI) -> str | None:
