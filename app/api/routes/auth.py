@@ -46,7 +46,9 @@ async def issue_token(
             code="invalid-credentials",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    token, expires_in = create_access_token(str(user.id), settings)
+    token, expires_in = create_access_token(
+        str(user.id), settings, token_version=user.token_version
+    )
     return plain(
         TokenResponse(access_token=token, expires_in=expires_in).model_dump(),
         headers={"Cache-Control": "no-store"},

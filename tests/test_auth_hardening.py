@@ -1,0 +1,166 @@
+"""Sign-in hardening: a password change or a disable revokes the account's tokens, one
+address cannot spray a password over many emails, and X-Forwarded-For is believed only
+from the proxies in FORWARDED_ALLOW_IPS, so nobody picks their own rate-limit bucket."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from jose import jwt
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.security import create_access_token
+from app.main import create_app
+from tests.conftest import PASSWORD, Database, assert_problem, make_settings
+
+TOKEN = "/api/v1/auth/token"
+ME = "/api/v1/auth/me"
+USERS = "/api/v1/users"
+NEW_PASSWORD = "a brand new password, long enough"
+
+
+def build_app(database: Database, connection: AsyncConnection, **overrides: Any) -> Any:
+    """The app with some settings changed, inside the test's transaction."""
+
+    def session_factory() -> AsyncSession:
+        return AsyncSession(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+
+    settings = make_settings(database.url, **overrides)
+    return create_app(settings, session_factory=session_factory)
+
+
+@asynccontextmanager
+async def client_from(app: Any, address: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client whose TCP peer address (what the server sees) is `address`."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=(address, 1234))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+async def sign_in(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> str:
+    response = await client.post(TOKEN, data={"username": email, "password": password})
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def graphql_me_code(client: httpx.AsyncClient, token: str) -> str:
+    """The problem code GraphQL answers `{ me { email } }` with: a bad token is refused
+    before the query runs (a 401 problem, like REST), or reported in extensions.code."""
+    response = await client.post(
+        "/graphql", json={"query": "{ me { email } }"}, headers=bearer(token)
+    )
+    body: dict[str, Any] = response.json()
+    if response.headers["content-type"].startswith("application/problem+json"):
+        assert response.status_code == 401
+        code: str = body["code"]
+        return code
+    code = body["errors"][0]["extensions"]["code"]
+    return code
+
+
+async def patch_user(
+    client: httpx.AsyncClient, user_id: Any, body: dict[str, Any], headers: dict[str, str]
+) -> httpx.Response:
+    read = await client.get(f"{USERS}/{user_id}", headers=headers)
+    assert read.status_code == 200, read.text
+    return await client.patch(
+        f"{USERS}/{user_id}", json=body, headers={**headers, "If-Match": read.headers["etag"]}
+    )
+
+
+# 1. A password change, a reset or a disable revokes every token issued before it.
+
+
+async def test_admin_password_reset_revokes_the_old_tokens(
+    client: httpx.AsyncClient, auth: Any, database: Database
+) -> None:
+    email = "kemijarvi-editor@example.org"
+    old = await sign_in(client, email)
+    assert (await client.get(ME, headers=bearer(old))).status_code == 200
+    response = await patch_user(
+        client, database.users[email], {"password": NEW_PASSWORD}, auth("kemijarvi-admin")
+    )
+    assert response.status_code == 200, response.text
+
+    refused = assert_problem(await client.get(ME, headers=bearer(old)), 401, "invalid-token")
+    assert "password" not in refused["detail"].lower()
+    assert await graphql_me_code(client, old) == "invalid-token"
+    assert_problem(
+        await client.post(TOKEN, data={"username": email, "password": PASSWORD}),
+        401,
+        "invalid-credentials",
+    )
+    new = await sign_in(client, email, NEW_PASSWORD)
+    assert (await client.get(ME, headers=bearer(new))).json()["email"] == email
+    graphql = await client.post("/graphql", json={"query": "{ me { email } }"}, headers=bearer(new))
+    assert graphql.json()["data"]["me"]["email"] == email
+
+
+async def test_changing_ones_own_password_revokes_ones_own_old_tokens(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    email = "posio-admin@example.org"
+    old = await sign_in(client, email)
+    response = await patch_user(
+        client, database.users[email], {"password": NEW_PASSWORD}, bearer(old)
+    )
+    assert response.status_code == 200, response.text
+    assert_problem(await client.get(ME, headers=bearer(old)), 401, "invalid-token")
+    new = await sign_in(client, email, NEW_PASSWORD)
+    assert (await client.get(ME, headers=bearer(new))).status_code == 200
+
+
+async def test_a_disabled_account_stays_signed_out_after_it_is_enabled_again(
+    client: httpx.AsyncClient, auth: Any, database: Database
+) -> None:
+    email = "kemijarvi-guide@example.org"
+    old = await sign_in(client, email)
+    admin = auth("kemijarvi-admin")
+    disabled = await patch_user(client, database.users[email], {"is_active": False}, admin)
+    assert disabled.status_code == 200, disabled.text
+    assert_problem(await client.get(ME, headers=bearer(old)), 401, "invalid-token")
+    assert await graphql_me_code(client, old) == "invalid-token"
+
+    enabled = await patch_user(client, database.users[email], {"is_active": True}, admin)
+    assert enabled.status_code == 200, enabled.text
+    # Disabling is how an admin throws someone out: the old token must not come back.
+    assert_problem(await client.get(ME, headers=bearer(old)), 401, "invalid-token")
+    new = await sign_in(client, email)
+    assert (await client.get(ME, headers=bearer(new))).status_code == 200
+
+
+async def test_renaming_or_re_roling_keeps_the_tokens(
+    client: httpx.AsyncClient, auth: Any, database: Database
+) -> None:
+    """Roles are read afresh on every request, so only a password change or a disable
+    needs to sign anyone out."""
+    email = "kemijarvi-comms@example.org"
+    token = await sign_in(client, email)
+    body = {"display_name": "Viestijä", "roles": [{"role": "editor", "municipality": "kemijarvi"}]}
+    response = await patch_user(client, database.users[email], body, auth("kemijarvi-admin"))
+    assert response.status_code == 200, response.text
+    me = await client.get(ME, headers=bearer(token))
+    assert me.status_code == 200, me.text
+    assert me.json()["roles"] == [{"role": "editor", "municipality": "kemijarvi"}]
+
+
+async def test_a_token_without_a_token_version_is_refused(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    """Every token names the account's token version; one that does not (made before
+    revocation existed, or forged without it) cannot be checked, so it is refused."""
+
+    token, _ = create_access_token(str(database.users["platform@example.org"]), database.settings)
+    claims = jwt.get_unverified_claims(token)
+    assert isinstance(claims.pop("token_version"), int)
+    stripped = jwt.encode(claims, database.settings.secret_key, algorithm="HS256")
+    assert_problem(await client.get(ME, headers=bearer(stripped)), 401, "invalid-token")
