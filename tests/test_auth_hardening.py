@@ -11,6 +11,7 @@ from jose import jwt
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.config import Settings
 from app.core.security import create_access_token
 from app.main import create_app
 from tests.conftest import PASSWORD, Database, assert_problem, make_settings
@@ -164,3 +165,44 @@ async def test_a_token_without_a_token_version_is_refused(
     assert isinstance(claims.pop("token_version"), int)
     stripped = jwt.encode(claims, database.settings.secret_key, algorithm="HS256")
     assert_problem(await client.get(ME, headers=bearer(stripped)), 401, "invalid-token")
+
+
+# 2. One address cannot spray a password across many emails.
+
+
+async def test_one_password_sprayed_over_forty_emails_is_refused_per_address(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    limit = database.settings.login_rate_limit_per_address_per_minute
+    assert limit == 30
+    assert limit > database.settings.login_rate_limit_per_minute
+    statuses = []
+    for number in range(40):
+        form = {"username": f"victim{number}@example.org", "password": "Summer2026!"}
+        statuses.append((await client.post(TOKEN, data=form)).status_code)
+    assert statuses == [401] * limit + [429] * (40 - limit)
+    limited = await client.post(TOKEN, data={"username": "victim40@example.org", "password": "x"})
+    assert_problem(limited, 429, "rate-limited")
+    assert 1 <= int(limited.headers["retry-after"]) <= 60
+
+
+async def test_the_address_limit_leaves_other_addresses_alone(
+    database: Database, connection: AsyncConnection
+) -> None:
+    app = build_app(database, connection, login_rate_limit_per_address_per_minute=3)
+    async with client_from(app, "192.0.2.10") as sprayer, client_from(app, "192.0.2.20") as staff:
+        for number in range(3):
+            form = {"username": f"victim{number}@example.org", "password": "Summer2026!"}
+            assert (await sprayer.post(TOKEN, data=form)).status_code == 401
+        assert_problem(
+            await sprayer.post(TOKEN, data={"username": "platform@example.org", "password": "x"}),
+            429,
+            "rate-limited",
+        )
+        await sign_in(staff, "platform@example.org")
+
+
+def test_the_per_address_limit_is_a_setting() -> None:
+    assert Settings(_env_file=None).login_rate_limit_per_address_per_minute == 30  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, login_rate_limit_per_address_per_minute=50)  # type: ignore[call-arg]
+    assert settings.login_rate_limit_per_address_per_minute == 50

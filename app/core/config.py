@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     cache_version_ttl_seconds: float = 1.0
     cache_max_entries: int = 4096
     login_rate_limit_per_minute: int = 10
+    # Sign-in attempts per client address over all emails: one password sprayed across
+    # many accounts. Above the per-email limit, so one colleague mistyping behind an
+    # office NAT does not lock the whole office out.
+    login_rate_limit_per_address_per_minute: int = 30
     # A card not verified for this many days is "stale" and listed for its editors.
     stale_after_days: int = 180
 

@@ -32,10 +32,17 @@ async def issue_token(
 ) -> Response:
     """Exchange email (as `username`) and password for a JWT."""
     client = request.client.host if request.client else "unknown"
+    limiter = request.app.state.rate_limiter
+    # Per email first: retries already refused for one email (a colleague mistyping)
+    # then do not use up the address's allowance the rest of an office NAT shares.
     await enforce(
-        request.app.state.rate_limiter,
+        limiter,
         f"login:{client}:{form.username.strip().lower()}",
         limit=settings.login_rate_limit_per_minute,
+    )
+    # Per address over all emails: one password sprayed across many accounts.
+    await enforce(
+        limiter, f"login-address:{client}", limit=settings.login_rate_limit_per_address_per_minute
     )
     user = await auth_service.authenticate(
         session=session, email=form.username, password=form.password
