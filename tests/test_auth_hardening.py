@@ -7,7 +7,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import pytest
 from jose import jwt
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -206,3 +208,139 @@ def test_the_per_address_limit_is_a_setting() -> None:
     assert Settings(_env_file=None).login_rate_limit_per_address_per_minute == 30  # type: ignore[call-arg]
     settings = Settings(_env_file=None, login_rate_limit_per_address_per_minute=50)  # type: ignore[call-arg]
     assert settings.login_rate_limit_per_address_per_minute == 50
+
+
+# 3. X-Forwarded-For is believed only from FORWARDED_ALLOW_IPS.
+
+
+async def spoofed_attempts(client: httpx.AsyncClient, count: int) -> list[int]:
+    """`count` wrong passwords for one email, each claiming another client address."""
+    form = {"username": "kemijarvi-editor@example.org", "password": "not the password"}
+    return [
+        (
+            await client.post(TOKEN, data=form, headers={"X-Forwarded-For": f"203.0.113.{n}"})
+        ).status_code
+        for n in range(1, count + 1)
+    ]
+
+
+async def test_by_default_x_forwarded_for_from_localhost_is_ignored(
+    database: Database, connection: AsyncConnection
+) -> None:
+    app = build_app(database, connection)
+    assert app.state.settings.forwarded_allow_ips == []
+    async with client_from(app, "127.0.0.1") as client:
+        statuses = await spoofed_attempts(client, 15)
+    limit = database.settings.login_rate_limit_per_minute
+    assert statuses == [401] * limit + [429] * (15 - limit)
+
+
+async def test_a_trusted_proxy_s_forwarded_address_is_the_client(
+    database: Database, connection: AsyncConnection
+) -> None:
+    app = build_app(database, connection, forwarded_allow_ips="127.0.0.1")
+    limit = database.settings.login_rate_limit_per_minute
+    form = {"username": "kemijarvi-editor@example.org", "password": "not the password"}
+    behind = {"X-Forwarded-For": "198.51.100.7"}
+    async with client_from(app, "127.0.0.1") as proxy:
+        # Each forwarded address is its own client, with its own attempts …
+        assert await spoofed_attempts(proxy, 3) == [401] * 3
+        statuses = [(await proxy.post(TOKEN, data=form, headers=behind)).status_code]
+        statuses += [
+            (await proxy.post(TOKEN, data=form, headers=behind)).status_code for _ in range(limit)
+        ]
+        assert statuses == [401] * limit + [429]
+        # … and the proxy's own address is not the bucket any more.
+        assert (await proxy.post(TOKEN, data=form)).status_code == 401
+    # A peer that is not the trusted proxy cannot claim an address.
+    async with client_from(app, "192.0.2.99") as outsider:
+        statuses = await spoofed_attempts(outsider, limit + 1)
+    assert statuses == [401] * limit + [429]
+
+
+async def test_the_proxy_s_own_entry_is_skipped_in_a_forwarded_chain(
+    database: Database, connection: AsyncConnection
+) -> None:
+    """The client is the right-most address no trusted proxy added: a value the client
+    put in front of the chain itself is not believed."""
+    app = build_app(database, connection, forwarded_allow_ips="10.0.0.0/8")
+    limit = database.settings.login_rate_limit_per_minute
+    form = {"username": "kemijarvi-editor@example.org", "password": "not the password"}
+    async with client_from(app, "10.1.2.3") as proxy:
+        statuses = [
+            (
+                await proxy.post(
+                    TOKEN, data=form, headers={"X-Forwarded-For": f"203.0.113.{n}, 198.51.100.7"}
+                )
+            ).status_code
+            for n in range(limit + 1)
+        ]
+    assert statuses == [401] * limit + [429]
+
+
+@pytest.mark.parametrize(
+    ("raw", "parsed"),
+    [
+        ("", []),
+        ("127.0.0.1", ["127.0.0.1"]),
+        (" 10.0.0.0/8 , ::1,192.168.1.5 ", ["10.0.0.0/8", "::1", "192.168.1.5"]),
+        ("*", ["*"]),
+    ],
+)
+def test_forwarded_allow_ips_parses_addresses_and_networks(raw: str, parsed: list[str]) -> None:
+    assert Settings(_env_file=None, forwarded_allow_ips=raw).forwarded_allow_ips == parsed  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("raw", ["proxy.internal", "10.0.0.1/8", "300.1.1.1", "*,10.0.0.1"])
+def test_forwarded_allow_ips_refuses_what_would_silently_trust_nobody(raw: str) -> None:
+    """uvicorn turns a mistyped entry into a literal that never matches; refuse it at
+    start-up instead, so a misconfigured proxy is noticed."""
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None, forwarded_allow_ips=raw)  # type: ignore[call-arg]
+
+
+def test_the_default_trusts_no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
+    assert Settings(_env_file=None).forwarded_allow_ips == []  # type: ignore[call-arg]
+
+
+def test_settle_serve_leaves_forwarded_headers_to_the_app(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """uvicorn's own proxy handling (on by default, trusting 127.0.0.1, or whatever its
+    FORWARDED_ALLOW_IPS says) is off: the app applies the setting itself."""
+    import uvicorn
+
+    from app.cli import build_parser, uvicorn_options
+
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")  # read by uvicorn when not told otherwise
+    settings = Settings(_env_file=None, forwarded_allow_ips="10.0.0.0/8", workers=3)  # type: ignore[call-arg]
+    options = uvicorn_options(build_parser().parse_args(["serve", "--port", "8123"]), settings)
+    assert options["proxy_headers"] is False
+    assert options["app"] == "app.main:create_app"
+    assert options["factory"] is True
+    assert (options["host"], options["port"], options["workers"]) == ("127.0.0.1", 8123, 3)
+    assert options["access_log"] is True
+    config = uvicorn.Config(**{**options, "log_config": None})
+    assert config.proxy_headers is False
+    assert "*" not in config.forwarded_allow_ips
+
+
+async def test_spoofed_addresses_get_no_fresh_attempts_under_settle_serve(
+    database: Database, connection: AsyncConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app wrapped exactly as uvicorn wraps it with `settle serve`'s options, a
+    local proxy passing X-Forwarded-For through: 15 spoofed addresses, one bucket."""
+    import uvicorn
+
+    from app.cli import build_parser, uvicorn_options
+
+    monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
+    app = build_app(database, connection)
+    options = uvicorn_options(build_parser().parse_args(["serve"]), app.state.settings)
+    config = uvicorn.Config(**{**options, "app": app, "factory": False, "log_config": None})
+    config.load()
+    async with client_from(config.loaded_app, "127.0.0.1") as client:
+        statuses = await spoofed_attempts(client, 15)
+    limit = database.settings.login_rate_limit_per_minute
+    assert statuses == [401] * limit + [429] * (15 - limit)

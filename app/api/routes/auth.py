@@ -31,6 +31,7 @@ async def issue_token(
     settings: SettingsDep,
 ) -> Response:
     """Exchange email (as `username`) and password for a JWT."""
+    # The client is the TCP peer, or what a proxy in FORWARDED_ALLOW_IPS reported.
     client = request.client.host if request.client else "unknown"
     limiter = request.app.state.rate_limiter
     # Per email first: retries already refused for one email (a colleague mistyping)
