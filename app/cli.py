@@ -6,8 +6,9 @@ import getpass
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-from app.core.config import get_settings
+from app.core.config import Settings, get_settings
 
 
 def _migrate(_: argparse.Namespace) -> int:
@@ -86,26 +87,38 @@ def _openapi(_: argparse.Namespace) -> int:
     return 0
 
 
+def uvicorn_options(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """What `settle serve` runs uvicorn with.
+
+    uvicorn's own forwarded-header handling is off: left on, it believes X-Forwarded-For
+    from 127.0.0.1 (or whatever its own reading of FORWARDED_ALLOW_IPS says), so behind
+    a local proxy that passes the header through every client could choose its address
+    and its rate-limit bucket. The app applies FORWARDED_ALLOW_IPS itself (create_app),
+    the same however it is served.
+    """
+    return {
+        "app": "app.main:create_app",
+        "factory": True,
+        "host": args.host or settings.host,
+        "port": args.port or settings.port,
+        "workers": args.workers or settings.workers,
+        "log_level": "info",
+        "access_log": not args.no_access_log,
+        "proxy_headers": False,
+        "forwarded_allow_ips": "",
+    }
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    settings = get_settings()
-    host = args.host or settings.host
-    port = args.port or settings.port
-    base = f"http://{host}:{port}"
+    options = uvicorn_options(args, get_settings())
+    base = f"http://{options['host']}:{options['port']}"
     print(f"Settle API on {base}")
     print(f"  Swagger UI: {base}/docs")
     print(f"  GraphiQL:   {base}/graphql")
     sys.stdout.flush()
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=args.workers or settings.workers,
-        log_level="info",
-        access_log=not args.no_access_log,
-    )
+    uvicorn.run(**options)
     return 0
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncEngine
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.api import problems
 from app.api.caching import FastLane, PublicCache
@@ -154,6 +155,9 @@ def create_app(
             expose_headers=["ETag", "Content-Language", "Location", "Retry-After"],
             max_age=600,
         )
+    if settings.forwarded_allow_ips:
+        # Outermost, so everything inside sees the client a trusted proxy reported.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth.router)

@@ -17,7 +17,7 @@ from app.core.db import begin_writing
 from app.core.errors import PreconditionFailed, PreconditionRequired, Unauthorized
 from app.core.i18n import LANGUAGES, negotiate
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from app.core.security import InvalidToken, decode_access_token
+from app.core.security import TOKEN_VERSION_CLAIM, InvalidToken, decode_access_token
 from app.services import auth as auth_service
 from app.services.auth import Principal
 from app.services.content_version import BUMPED_KEYS
@@ -79,9 +79,13 @@ async def get_optional_principal(
         user_id = uuid.UUID(str(claims["sub"]))
     except (InvalidToken, ValueError, KeyError) as exc:
         raise _invalid_token("The token is invalid or expired.") from exc
-    principal = await auth_service.load_principal(session=session, user_id=user_id)
+    principal = await auth_service.load_principal(
+        session=session, user_id=user_id, token_version=claims[TOKEN_VERSION_CLAIM]
+    )
     if principal is None:
-        raise _invalid_token("The token's account is unknown or disabled.")
+        raise _invalid_token(
+            "The token's account is unknown or disabled, or the token was revoked; sign in again."
+        )
     return principal
 
 

@@ -1,5 +1,6 @@
 """Settings: the one place the environment is read."""
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -40,6 +41,14 @@ class Settings(BaseSettings):
     cache_version_ttl_seconds: float = 1.0
     cache_max_entries: int = 4096
     login_rate_limit_per_minute: int = 10
+    # Sign-in attempts per client address over all emails: one password sprayed across
+    # many accounts. Above the per-email limit, so one colleague mistyping behind an
+    # office NAT does not lock the whole office out.
+    login_rate_limit_per_address_per_minute: int = 30
+    # The reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs or
+    # CIDR networks; "*" trusts anyone, so any client picks its own address). Empty:
+    # no proxy is trusted and the client is the TCP peer.
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # A card not verified for this many days is "stale" and listed for its editors.
     stale_after_days: int = 180
 
@@ -66,7 +75,7 @@ class Settings(BaseSettings):
     migrations_dir: Path = PROJECT_ROOT / "migrations"
     log_sql: bool = False
 
-    @field_validator("cors_origins", "supported_languages", mode="before")
+    @field_validator("cors_origins", "supported_languages", "forwarded_allow_ips", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
@@ -78,6 +87,22 @@ class Settings(BaseSettings):
     def _finnish_first(cls, value: list[str]) -> list[str]:
         if "fi" not in value:
             raise ValueError("supported_languages must include 'fi', the fallback language")
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses_or_networks(cls, value: list[str]) -> list[str]:
+        """uvicorn would keep a mistyped entry as a name that never matches, so the proxy
+        would silently not be trusted; refuse it at start-up instead."""
+        if "*" in value:
+            if value != ["*"]:
+                raise ValueError("forwarded_allow_ips: '*' trusts everyone; list nothing else")
+            return value
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry)  # a bare address is a one-address network
+            except ValueError as error:
+                raise ValueError(f"forwarded_allow_ips: {error}") from None
         return value
 
     @model_validator(mode="after")

@@ -1,8 +1,10 @@
 """Passwords and tokens. Every JWT call in the project lives in this module.
 
-Access tokens are HS256 JWTs with `sub`, `exp`, `iat`, `iss` and `aud`. Decoding pins
-the algorithm list, so `alg: none` or an RS/HS confusion is refused before any claim
-is trusted.
+Access tokens are HS256 JWTs with `sub`, `exp`, `iat`, `iss`, `aud` and
+`token_version`, the account's token version when the token was issued: a password
+change or a disable bumps the account's version, and a token naming an older one is
+refused, so those revoke every token issued before them. Decoding pins the algorithm
+list, so `alg: none` or an RS/HS confusion is refused before any claim is trusted.
 """
 
 import hashlib
@@ -20,6 +22,7 @@ from app.core.time import utcnow
 
 ALGORITHM = "HS256"
 ACCEPTED_ALGORITHMS = [ALGORITHM]
+TOKEN_VERSION_CLAIM = "token_version"
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so a miss costs as much as a hit.
@@ -48,9 +51,14 @@ def needs_rehash(password_hash: str) -> bool:
 
 
 def create_access_token(
-    subject: str, settings: Settings, *, expires_in: timedelta | None = None
+    subject: str,
+    settings: Settings,
+    *,
+    token_version: int = 0,
+    expires_in: timedelta | None = None,
 ) -> tuple[str, int]:
-    """A signed access token for `subject` and its lifetime in seconds."""
+    """A signed access token for `subject` (at its `token_version`) and its lifetime in
+    seconds."""
     lifetime = expires_in or timedelta(minutes=settings.access_token_minutes)
     now = utcnow()
     claims: dict[str, Any] = {
@@ -59,6 +67,7 @@ def create_access_token(
         "exp": int((now + lifetime).timestamp()),
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
+        TOKEN_VERSION_CLAIM: token_version,
     }
     token = jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM)
     return token, int(lifetime.total_seconds())
@@ -80,6 +89,10 @@ def decode_access_token(token: str, settings: Settings) -> dict[str, Any]:
         )
     except JWTError as exc:
         raise InvalidToken(str(exc)) from exc
+    version = claims.get(TOKEN_VERSION_CLAIM)
+    # Without it the token could not be revoked (bool is an int to Python: not here).
+    if type(version) is not int:
+        raise InvalidToken("no token version")
     return claims
 
 

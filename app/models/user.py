@@ -42,6 +42,8 @@ class User(Timestamped, table=True):
     display_name: str = Field(max_length=200)
     password_hash: str = Field(max_length=255)
     is_active: bool = Field(default=True)
+    # Named in every access token; bumped to revoke them all (services/auth.py).
+    token_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class RoleGrant(SQLModel, table=True):

@@ -67,13 +67,29 @@ def require_platform_admin(principal: Principal) -> Principal:
     return principal
 
 
-async def load_principal(*, session: AsyncSession, user_id: uuid.UUID) -> Principal | None:
-    """The active user with their grants, or None (unknown or disabled)."""
+async def load_principal(
+    *, session: AsyncSession, user_id: uuid.UUID, token_version: int
+) -> Principal | None:
+    """The active user with their grants, or None: unknown, disabled, or the token was
+    issued before the account's tokens were revoked (its version is not the current)."""
     user = await session.get(User, user_id)
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or user.token_version != token_version:
         return None
     grants = await session.exec(select(RoleGrant).where(col(RoleGrant.user_id) == user_id))
     return Principal(user=user, grants=list(grants))
+
+
+def revoke_tokens(user: User) -> None:
+    """Every access token issued to `user` so far stops working (they name the old
+    version); tokens issued from now on work."""
+    user.token_version += 1
+
+
+def set_password(user: User, password: str) -> None:
+    """A new password signs the account out everywhere: whoever held a token because
+    they knew the old password (or stole a token) loses it."""
+    user.password_hash = hash_password(password)
+    revoke_tokens(user)
 
 
 async def authenticate(*, session: AsyncSession, email: str, password: str) -> User | None:

@@ -23,7 +23,7 @@ from app.models.user import (
     UserPublic,
     UserUpdate,
 )
-from app.services.auth import Principal, require_platform_admin
+from app.services.auth import Principal, require_platform_admin, revoke_tokens, set_password
 from app.services.tenancy import scoped
 
 
@@ -248,8 +248,12 @@ async def update(
     if data.display_name is not None:
         user.display_name = data.display_name
     if data.password is not None:
-        user.password_hash = hash_password(data.password)
+        set_password(user, data.password)
     if data.is_active is not None:
+        if user.is_active and not data.is_active:
+            # Disabling throws the person out for good: enabling the account again
+            # must not bring back the tokens they held.
+            revoke_tokens(user)
         user.is_active = data.is_active
     user.updated_at = utcnow()
     user.version += 1

@@ -31,11 +31,19 @@ async def issue_token(
     settings: SettingsDep,
 ) -> Response:
     """Exchange email (as `username`) and password for a JWT."""
+    # The client is the TCP peer, or what a proxy in FORWARDED_ALLOW_IPS reported.
     client = request.client.host if request.client else "unknown"
+    limiter = request.app.state.rate_limiter
+    # Per email first: retries already refused for one email (a colleague mistyping)
+    # then do not use up the address's allowance the rest of an office NAT shares.
     await enforce(
-        request.app.state.rate_limiter,
+        limiter,
         f"login:{client}:{form.username.strip().lower()}",
         limit=settings.login_rate_limit_per_minute,
+    )
+    # Per address over all emails: one password sprayed across many accounts.
+    await enforce(
+        limiter, f"login-address:{client}", limit=settings.login_rate_limit_per_address_per_minute
     )
     user = await auth_service.authenticate(
         session=session, email=form.username, password=form.password
@@ -46,7 +54,9 @@ async def issue_token(
             code="invalid-credentials",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    token, expires_in = create_access_token(str(user.id), settings)
+    token, expires_in = create_access_token(
+        str(user.id), settings, token_version=user.token_version
+    )
     return plain(
         TokenResponse(access_token=token, expires_in=expires_in).model_dump(),
         headers={"Cache-Control": "no-store"},
