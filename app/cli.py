@@ -89,22 +89,28 @@ def _openapi(_: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.core.logging import log_config
+
     settings = get_settings()
     host = args.host or settings.host
     port = args.port or settings.port
     base = f"http://{host}:{port}"
-    print(f"Settle API on {base}")
-    print(f"  Swagger UI: {base}/docs")
-    print(f"  GraphiQL:   {base}/graphql")
-    sys.stdout.flush()
+    if settings.log_format == "text":  # JSON logs stay JSON lines only
+        print(f"Settle API on {base}")
+        print(f"  Swagger UI: {base}/docs")
+        print(f"  GraphiQL:   {base}/graphql")
+        sys.stdout.flush()
     uvicorn.run(
         "app.main:create_app",
         factory=True,
         host=host,
         port=port,
         workers=args.workers or settings.workers,
-        log_level="info",
-        access_log=not args.no_access_log,
+        # Applied in every worker process. The app writes the access log itself
+        # (redacted, with request ids); uvicorn's own stays off.
+        log_config=log_config(settings, access_log=False if args.no_access_log else None),
+        log_level=settings.log_level.lower(),
+        access_log=False,
     )
     return 0
 
@@ -139,9 +145,9 @@ async def _worker_async(once: bool) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    import logging
+    from app.core.logging import configure_logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logging(get_settings(), force=True)
     return asyncio.run(_worker_async(args.once))
 
 
@@ -205,7 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int)
-    serve.add_argument("--no-access-log", action="store_true")
+    serve.add_argument(
+        "--no-access-log", action="store_true", help="no line per request (ACCESS_LOG=false)"
+    )
     serve.set_defaults(run=_serve)
     worker = commands.add_parser(
         "worker", help="deliver queued emails and enqueue meeting reminders"

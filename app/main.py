@@ -10,8 +10,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.api import problems
+from app.api import metrics, problems, requestid
 from app.api.caching import FastLane, PublicCache
+from app.api.observe import Observe
 from app.api.routes import (
     analytics,
     auth,
@@ -35,6 +36,7 @@ from app.api.routes import (
 from app.api.textguard import TextGuard
 from app.core.config import Settings, get_settings
 from app.core.db import SessionFactory, create_engine, create_session_factory
+from app.core.logging import configure_logging
 from app.core.migrate import head_revision
 from app.core.ratelimit import build_limiter
 from app.graphql.schema import build_router, build_schema
@@ -55,6 +57,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app. Tests pass their own session factory (one transaction per test)."""
     settings = settings or get_settings()
+    configure_logging(settings)  # unless `settle serve` (uvicorn) or a test runner did
     owns_engine = engine is None and session_factory is None
 
     @asynccontextmanager
@@ -150,10 +153,20 @@ def create_app(
                 "If-None-Match",
                 "Idempotency-Key",
                 "Accept-Language",
+                requestid.HEADER,
             ],
-            expose_headers=["ETag", "Content-Language", "Location", "Retry-After"],
+            expose_headers=[
+                "ETag",
+                "Content-Language",
+                "Location",
+                "Retry-After",
+                requestid.HEADER,
+            ],
             max_age=600,
         )
+    # Keep these two last: they must see every answer, the FastLane's and refusals too.
+    app.add_middleware(Observe, router=app.router)
+    requestid.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth.router)
@@ -175,11 +188,12 @@ def create_app(
     api.include_router(stories.router)
     app.include_router(api)
     app.include_router(health.router)
+    metrics.install(app)
 
     schema = build_schema(max_depth=settings.graphql_max_depth)
     app.state.graphql_schema = schema
     app.include_router(build_router(schema), prefix="/graphql", include_in_schema=False)
-    logging.getLogger("settle").setLevel(logging.INFO)
+    logging.getLogger("settle").setLevel(settings.log_level)
     return app
 
 
