@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.api.observe import Observe
 from app.core.logging import ACCESS_LOGGER, build_formatter, redact
 from app.main import create_app
+from app.seed.loader import seed
 from tests.conftest import Database, assert_problem, make_settings
 from tests.test_bookings import booking_body, guide_with_slots
 
@@ -490,3 +492,114 @@ def test_settle_serve_logs_json_lines_with_its_own_redacted_access_log(
     assert access[0]["path"].endswith("?token=[redacted]")
     assert access[0]["status"] == 404
     assert not any(r["logger"] == "uvicorn.access" for r in records)
+
+
+# ---- the Docker image -------------------------------------------------------------------
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of the Dockerfile, continuation lines joined."""
+    instructions: list[tuple[str, str]] = []
+    pending = ""
+    for raw in (ROOT / "Dockerfile").read_text().splitlines():
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        line = pending + line
+        pending = ""
+        keyword, _, rest = line.partition(" ")
+        instructions.append((keyword.upper(), rest.strip()))
+    return instructions
+
+
+def runtime_stage() -> list[tuple[str, str]]:
+    instructions = dockerfile_instructions()
+    last_from = max(i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM")
+    return instructions[last_from:]
+
+
+def runtime_env() -> dict[str, str]:
+    env: dict[str, str] = {}
+    for keyword, rest in runtime_stage():
+        if keyword == "ENV":
+            for pair in shlex.split(rest):
+                name, _, setting = pair.partition("=")
+                env[name] = setting
+    return env
+
+
+def test_dockerfile_serves_with_the_access_log_on() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    assert "--no-access-log" not in text
+    (cmd,) = [rest for keyword, rest in runtime_stage() if keyword == "CMD"]
+    argv = json.loads(cmd)
+    assert argv[:2] == ["sh", "-c"]
+    script = argv[2]
+    assert "ACCESS_LOG=false" not in script
+    assert "access_log" not in script.lower()
+    assert (
+        script.index("settle migrate")
+        < script.index("settle seed")
+        < script.index("exec settle serve")
+    )
+    assert "SEED_ON_START" in script
+    assert runtime_env()["SEED_ON_START"] == "true"  # as `make run` does, unless told not to
+
+
+def test_dockerfile_healthcheck_follows_port() -> None:
+    (check,) = [rest for keyword, rest in runtime_stage() if keyword == "HEALTHCHECK"]
+    command = check.split(" CMD ", 1)[1]
+    assert not command.startswith("["), "exec form would not expand ${PORT}"
+    assert "${PORT}" in command or "$PORT" in command
+    assert "8000" not in command
+    assert "/healthz" in command
+
+
+def test_dockerfile_keeps_the_sqlite_file_in_a_volume_the_app_user_owns() -> None:
+    stage = runtime_stage()
+    env = runtime_env()
+    volumes = [rest for keyword, rest in stage if keyword == "VOLUME"]
+    assert volumes, "no VOLUME"
+    declared = json.loads(volumes[0]) if volumes[0].startswith("[") else volumes[0].split()
+    data_dir = declared[0]
+    assert env["DATABASE_URL"] == f"sqlite+aiosqlite:///{data_dir}/settle.db"
+    runs = " ".join(rest for keyword, rest in stage if keyword == "RUN")
+    assert f"mkdir -p {data_dir}" in runs
+    assert re.search(rf"chown (-R )?settle(:settle)? {re.escape(data_dir)}", runs)
+    # Ownership set before the VOLUME line: later changes to a volume path are lost.
+    keywords = [keyword for keyword, _ in stage]
+    assert max(i for i, k in enumerate(keywords) if k == "RUN") < keywords.index("VOLUME")
+    user = [rest for keyword, rest in stage if keyword == "USER"]
+    assert user == ["settle"]
+
+
+def test_dockerfile_documents_forwarded_allow_ips() -> None:
+    comments = [
+        line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("#")
+    ]
+    assert any("FORWARDED_ALLOW_IPS" in line for line in comments)
+
+
+async def test_seed_on_start_creates_the_first_admin_once(
+    session: AsyncSession, database: Database
+) -> None:
+    """The image seeds at every start: the first run makes the admin from the
+    environment, every later one changes nothing."""
+    settings = database.settings.model_copy(
+        update={
+            "first_admin_email": "first-admin@example.org",
+            "first_admin_password": "correct horse battery staple",
+        }
+    )
+    first = await seed(session=session, settings=settings)
+    assert first.created == ["platform admin first-admin@example.org"]
+    again = await seed(session=session, settings=settings)
+    assert not again.changed, again
+
+
+def test_dockerignore_keeps_local_state_out_of_the_build() -> None:
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".env", "*.db*", ".venv"} <= set(ignored)
