@@ -22,7 +22,8 @@ FROM python:3.11-slim AS runtime
 #   X-Forwarded-Proto are believed (comma-separated, or * behind a proxy that always
 #   overwrites them). Empty, the default, trusts no proxy: every client then shares
 #   the proxy's address in the rate limits and the access log.
-# LOG_FORMAT=json for one JSON object a line; the access log is on (ACCESS_LOG).
+# LOG_FORMAT: json here (one object a line, for a log shipper); text reads better at a
+#   terminal. The access log is on (ACCESS_LOG), query-string secrets redacted.
 # WORKERS>1: set PROMETHEUS_MULTIPROC_DIR to an empty directory (e.g. /tmp/metrics)
 #   for /metrics to add the workers' counts up; otherwise each scrape sees one worker.
 ENV PATH=/opt/venv/bin:$PATH \
@@ -31,6 +32,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     HOST=0.0.0.0 \
     PORT=8000 \
     ENVIRONMENT=production \
+    LOG_FORMAT=json \
     DATABASE_URL=sqlite+aiosqlite:////data/settle.db \
     SEED_ON_START=true \
     MIGRATIONS_DIR=/app/migrations \

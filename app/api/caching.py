@@ -44,6 +44,8 @@ from app.services.municipality import DIRECTORY_KIND
 from app.services.municipality import KIND as MUNICIPALITY_KIND
 
 _DIRECTORY_KEY: VersionKey = (GLOBAL_SCOPE, DIRECTORY_KIND)
+_FASTLANE_HITS = metrics.CACHE_HITS.labels("fastlane")
+_ROUTE_HITS = metrics.CACHE_HITS.labels("route")
 __all__ = ["MUNICIPALITY_KIND", "Body", "FastLane", "PublicCache", "TenantRef"]
 VARY = "Accept-Language, Authorization"
 
@@ -272,7 +274,7 @@ class PublicCache:
         entry = self.bodies.get(key) if cacheable else None
         if entry is not None and entry.versions == versions and not entry.body.expired():
             body = entry.body
-            metrics.CACHE_HITS.labels("route").inc()
+            _ROUTE_HITS.inc()
         else:
             body = await build(make_etag(*key, versions))
             if cacheable:
@@ -335,7 +337,7 @@ class FastLane:
         if body is None:
             await self.app(scope, receive, send)
             return
-        metrics.CACHE_HITS.labels("fastlane").inc()
+        _FASTLANE_HITS.inc()
         headers = _headers(body)
         if etag_matches(if_none_match, body.etag):
             status, content = 304, b""

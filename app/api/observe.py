@@ -102,6 +102,9 @@ class Observe:
     def __init__(self, app: ASGIApp, router: Router) -> None:
         self.app = app
         self.templates = RouteTemplates(router)
+        # (method, route, status) → its counter and histogram: `labels()` takes a lock
+        # and builds a key on every call; the set is bounded like the labels are.
+        self._series: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -128,9 +131,15 @@ class Observe:
     def _record(self, scope: Scope, status: int, elapsed: float) -> None:
         method = scope["method"] if scope["method"] in METHODS else "other"
         route = self.templates.of(scope)
-        code = str(status)
-        metrics.REQUESTS.labels(method, route, code).inc()
-        metrics.LATENCY.labels(method, route, code).observe(elapsed)
+        key = (method, route, str(status))
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = (
+                metrics.REQUESTS.labels(*key),
+                metrics.LATENCY.labels(*key),
+            )
+        series[0].inc()
+        series[1].observe(elapsed)
         if access_log.isEnabledFor(logging.INFO):
             _, path, client = access_fields(scope)
             duration_ms = round(elapsed * 1000, 2)

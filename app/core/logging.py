@@ -55,7 +55,7 @@ def _redact_event(_: Any, __: str, event_dict: EventDict) -> EventDict:
     for key, value in event_dict.items():
         if key.lower() in SECRET_KEYS:
             event_dict[key] = REDACTED
-        elif isinstance(value, str):
+        elif isinstance(value, str) and ("=" in value or "earer" in value):
             event_dict[key] = redact(value)
     return event_dict
 
