@@ -102,8 +102,10 @@ def uvicorn_options(args: argparse.Namespace, settings: Settings) -> dict[str, A
         "host": args.host or settings.host,
         "port": args.port or settings.port,
         "workers": args.workers or settings.workers,
-        "log_level": "info",
-        "access_log": not args.no_access_log,
+        "log_level": settings.log_level.lower(),
+        # The app writes the access log itself (app.api.observe), redacted and with the
+        # request id; uvicorn's own printed manage-link tokens.
+        "access_log": False,
         "proxy_headers": False,
         "forwarded_allow_ips": "",
     }
@@ -112,13 +114,22 @@ def uvicorn_options(args: argparse.Namespace, settings: Settings) -> dict[str, A
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    options = uvicorn_options(args, get_settings())
+    from app.core.logging import log_config
+
+    settings = get_settings()
+    options = uvicorn_options(args, settings)
     base = f"http://{options['host']}:{options['port']}"
-    print(f"Settle API on {base}")
-    print(f"  Swagger UI: {base}/docs")
-    print(f"  GraphiQL:   {base}/graphql")
-    sys.stdout.flush()
-    uvicorn.run(**options)
+    if settings.log_format == "text":  # JSON logs stay JSON lines only
+        print(f"Settle API on {base}")
+        print(f"  Swagger UI: {base}/docs")
+        print(f"  GraphiQL:   {base}/graphql")
+        sys.stdout.flush()
+    # Applied in every worker process. The app writes the access log itself (redacted,
+    # with request ids); uvicorn's own stays off.
+    uvicorn.run(
+        **options,
+        log_config=log_config(settings, access_log=False if args.no_access_log else None),
+    )
     return 0
 
 
@@ -152,9 +163,9 @@ async def _worker_async(once: bool) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    import logging
+    from app.core.logging import configure_logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logging(get_settings(), force=True)
     return asyncio.run(_worker_async(args.once))
 
 
@@ -218,7 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int)
-    serve.add_argument("--no-access-log", action="store_true")
+    serve.add_argument(
+        "--no-access-log", action="store_true", help="no line per request (ACCESS_LOG=false)"
+    )
     serve.set_defaults(run=_serve)
     worker = commands.add_parser(
         "worker", help="deliver queued emails and enqueue meeting reminders"

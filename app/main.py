@@ -11,8 +11,9 @@ from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncEngine
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from app.api import problems
+from app.api import metrics, problems, requestid
 from app.api.caching import FastLane, PublicCache
+from app.api.observe import Observe
 from app.api.routes import (
     analytics,
     auth,
@@ -36,6 +37,7 @@ from app.api.routes import (
 from app.api.textguard import TextGuard
 from app.core.config import Settings, get_settings
 from app.core.db import SessionFactory, create_engine, create_session_factory
+from app.core.logging import configure_logging
 from app.core.migrate import head_revision
 from app.core.ratelimit import build_limiter
 from app.graphql.schema import build_router, build_schema
@@ -56,6 +58,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app. Tests pass their own session factory (one transaction per test)."""
     settings = settings or get_settings()
+    configure_logging(settings)  # unless `settle serve` (uvicorn) or a test runner did
     owns_engine = engine is None and session_factory is None
 
     @asynccontextmanager
@@ -151,12 +154,24 @@ def create_app(
                 "If-None-Match",
                 "Idempotency-Key",
                 "Accept-Language",
+                requestid.HEADER,
             ],
-            expose_headers=["ETag", "Content-Language", "Location", "Retry-After"],
+            expose_headers=[
+                "ETag",
+                "Content-Language",
+                "Location",
+                "Retry-After",
+                requestid.HEADER,
+            ],
             max_age=600,
         )
+    # Keep these two last but one: they must see every answer, the FastLane's and
+    # refusals too.
+    app.add_middleware(Observe, router=app.router)
+    requestid.install(app)
     if settings.forwarded_allow_ips:
-        # Outermost, so everything inside sees the client a trusted proxy reported.
+        # Outermost, so everything inside (the access log and the rate limits too) sees
+        # the client a trusted proxy reported. It only rewrites the scope, never answers.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
 
     api = APIRouter(prefix=API_PREFIX)
@@ -179,11 +194,12 @@ def create_app(
     api.include_router(stories.router)
     app.include_router(api)
     app.include_router(health.router)
+    metrics.install(app)
 
     schema = build_schema(max_depth=settings.graphql_max_depth)
     app.state.graphql_schema = schema
     app.include_router(build_router(schema), prefix="/graphql", include_in_schema=False)
-    logging.getLogger("settle").setLevel(logging.INFO)
+    logging.getLogger("settle").setLevel(settings.log_level)
     return app
 
 

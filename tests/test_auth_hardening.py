@@ -320,7 +320,7 @@ def test_settle_serve_leaves_forwarded_headers_to_the_app(
     assert options["app"] == "app.main:create_app"
     assert options["factory"] is True
     assert (options["host"], options["port"], options["workers"]) == ("127.0.0.1", 8123, 3)
-    assert options["access_log"] is True
+    assert options["access_log"] is False  # the app writes its own, redacted
     config = uvicorn.Config(**{**options, "log_config": None})
     assert config.proxy_headers is False
     assert "*" not in config.forwarded_allow_ips

@@ -32,6 +32,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.core import metrics
 from app.core.errors import NotFound
 from app.core.i18n import check_language, negotiate
 from app.core.jsonenc import dumps
@@ -43,6 +44,8 @@ from app.services.municipality import DIRECTORY_KIND
 from app.services.municipality import KIND as MUNICIPALITY_KIND
 
 _DIRECTORY_KEY: VersionKey = (GLOBAL_SCOPE, DIRECTORY_KIND)
+_FASTLANE_HITS = metrics.CACHE_HITS.labels("fastlane")
+_ROUTE_HITS = metrics.CACHE_HITS.labels("route")
 __all__ = ["MUNICIPALITY_KIND", "Body", "FastLane", "PublicCache", "TenantRef"]
 VARY = "Accept-Language, Authorization"
 
@@ -271,10 +274,12 @@ class PublicCache:
         entry = self.bodies.get(key) if cacheable else None
         if entry is not None and entry.versions == versions and not entry.body.expired():
             body = entry.body
+            _ROUTE_HITS.inc()
         else:
             body = await build(make_etag(*key, versions))
             if cacheable:
                 self.bodies.put(key, Entry(tuple(depends_on), versions, body))
+                metrics.CACHE_MISSES.inc()
         headers = _headers(body)
         if etag_matches(request.headers.get("if-none-match"), body.etag):
             return Response(status_code=304, headers=headers)
@@ -332,6 +337,7 @@ class FastLane:
         if body is None:
             await self.app(scope, receive, send)
             return
+        _FASTLANE_HITS.inc()
         headers = _headers(body)
         if etag_matches(if_none_match, body.etag):
             status, content = 304, b""

@@ -9,6 +9,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from app.api import requestid
 from app.core.errors import DomainError, problem_type
 from app.core.i18n import LANGUAGES
 from app.core.jsonenc import dumps
@@ -174,10 +175,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        # Starlette answers a 500 from outside every middleware, the request id's too:
+        # the id goes on here, so that the person reporting it can quote it.
+        request_id = requestid.current()
         return problem_response(
             status=500,
             code="internal-error",
             title="Internal server error",
             detail="Something went wrong on our side. It has been logged.",
             instance=request.url.path,
+            headers={requestid.HEADER: request_id} if request_id else None,
         )

@@ -75,6 +75,17 @@ class Settings(BaseSettings):
     migrations_dir: Path = PROJECT_ROOT / "migrations"
     log_sql: bool = False
 
+    # Logs: `text` for a person at a terminal, `json` (one object a line) for a log
+    # shipper. The app writes the access log itself, with secrets redacted.
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    access_log: bool = True
+    # /metrics (Prometheus): with a token, only `Authorization: Bearer <token>` is let in.
+    # Without one it is open in development and off in production, unless
+    # METRICS_ENABLED says otherwise (false: off everywhere; true: open).
+    metrics_token: str | None = None
+    metrics_enabled: bool | None = None
+
     @field_validator("cors_origins", "supported_languages", "forwarded_allow_ips", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
@@ -115,6 +126,22 @@ class Settings(BaseSettings):
                 "when ENVIRONMENT=production"
             )
         return self
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def metrics_mode(self) -> Literal["off", "open", "token"]:
+        """Whether /metrics exists and who may read it (see the settings above)."""
+        if self.metrics_enabled is False:
+            return "off"
+        if self.metrics_token:
+            return "token"
+        if self.metrics_enabled or self.environment != "production":
+            return "open"
+        return "off"
 
     @property
     def is_sqlite(self) -> bool:

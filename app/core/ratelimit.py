@@ -4,6 +4,7 @@ import math
 import time
 from typing import Protocol
 
+from app.core import metrics
 from app.core.errors import RateLimited
 
 
@@ -65,6 +66,7 @@ async def enforce(limiter: RateLimiter, key: str, *, limit: int, window_seconds:
     """Raise a 429 problem with Retry-After when `key` is over its limit."""
     wait = await limiter.hit(key, limit=limit, window_seconds=window_seconds)
     if wait is not None:
+        metrics.RATE_LIMITED.labels(key.partition(":")[0]).inc()  # the limit's name
         retry_after = max(1, math.ceil(wait))
         raise RateLimited(
             f"Too many attempts; try again in {retry_after} seconds.",

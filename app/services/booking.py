@@ -14,9 +14,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core import metrics
 from app.core.config import Settings
 from app.core.db import execute
-from app.core.errors import Conflict, FieldProblem, Forbidden, NotFound, ValidationFailed
+from app.core.errors import (
+    Conflict,
+    DomainError,
+    FieldProblem,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+)
 from app.core.pagination import Page, as_offset, decode_cursor, encode_cursor
 from app.core.security import hash_secret_token, new_secret_token, secret_token_matches
 from app.core.time import utcnow
@@ -406,12 +414,18 @@ async def book(
     settings: Settings,
 ) -> Outcome:
     """Book, then enqueue the mover's confirmation and the host's notice (same transaction)."""
-    created = await create(
-        session=session,
-        municipality_id=municipality_id,
-        data=data,
-        idempotency_key=idempotency_key,
-    )
+    try:
+        created = await create(
+            session=session,
+            municipality_id=municipality_id,
+            data=data,
+            idempotency_key=idempotency_key,
+        )
+    except DomainError as error:
+        metrics.BOOKINGS_REFUSED.labels(error.code).inc()
+        raise
+    if not created.replayed:
+        metrics.BOOKINGS_MADE.inc()
     outcome = Outcome(created.booking, created.slot, created.guide, replayed=created.replayed)
     if created.token is not None:
         outcome.manage_url = notify.manage_url(settings, slug, created.booking.id, created.token)
