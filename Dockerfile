@@ -13,11 +13,10 @@ RUN pip install .
 FROM python:3.11-slim AS runtime
 # SECRET_KEY must come from the environment (production refuses the default).
 # DATABASE_URL: the SQLite file in the /data volume unless a PostgreSQL URL is given.
-# SEED_ON_START: `settle seed` before serving, as `make run` does: the municipalities,
-#   cards and the rest of app/seed/data, and the first platform admin when
-#   FIRST_ADMIN_EMAIL and FIRST_ADMIN_PASSWORD are set. Idempotent, but it brings the
-#   seeded municipalities' own fields back to the seed's values: set it to false once
-#   their admins edit them through the API.
+# SEED_ON_START: `settle seed --if-empty` before serving, as `make run` seeds: into an
+#   empty database the municipalities, cards and the rest of app/seed/data; at every
+#   start the first platform admin when FIRST_ADMIN_EMAIL and FIRST_ADMIN_PASSWORD are
+#   set. A restart never overwrites what the municipalities' staff have edited.
 # FORWARDED_ALLOW_IPS: the addresses of the reverse proxies whose X-Forwarded-For and
 #   X-Forwarded-Proto are believed (comma-separated, or * behind a proxy that always
 #   overwrites them). Empty, the default, trusts no proxy: every client then shares
@@ -52,4 +51,4 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s \
     CMD python -c "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:${PORT}/healthz', timeout=2).status == 200 else 1)"
 # Migrate, seed (unless SEED_ON_START=false), then serve with the access log on.
-CMD ["sh", "-c", "settle migrate && case \"${SEED_ON_START}\" in true|True|TRUE|1|yes) settle seed ;; esac && exec settle serve"]
+CMD ["sh", "-c", "settle migrate && case \"${SEED_ON_START}\" in true|True|TRUE|1|yes) settle seed --if-empty ;; esac && exec settle serve"]

@@ -20,15 +20,26 @@ def _migrate(_: argparse.Namespace) -> int:
     return 0
 
 
-async def _seed_async() -> int:
+async def _seed_async(if_empty: bool = False) -> int:
+    from sqlmodel import select
+
     from app.core.db import create_engine, create_session_factory
-    from app.seed.loader import seed
+    from app.models.municipality import Municipality
+    from app.seed.loader import SeedReport, seed, seed_first_admin
 
     settings = get_settings()
     engine = create_engine(settings.database_url)
     try:
         async with create_session_factory(engine)() as session:
-            report = await seed(session=session, settings=settings)
+            seeded = (await session.exec(select(Municipality.id).limit(1))).first() is not None
+            if if_empty and seeded:
+                # A container restarting must not bring the municipalities' own fields
+                # back to the seed's values over what their admins have edited since.
+                print("The database has data already: only the first admin is ensured.")
+                report = SeedReport()
+                await seed_first_admin(session, settings, report)
+            else:
+                report = await seed(session=session, settings=settings)
             await session.commit()
     finally:
         await engine.dispose()
@@ -41,8 +52,8 @@ async def _seed_async() -> int:
     return 0
 
 
-def _seed(_: argparse.Namespace) -> int:
-    return asyncio.run(_seed_async())
+def _seed(args: argparse.Namespace) -> int:
+    return asyncio.run(_seed_async(if_empty=args.if_empty))
 
 
 async def _create_user_async(args: argparse.Namespace, password: str) -> int:
@@ -209,7 +220,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="settle", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="apply every Alembic migration").set_defaults(run=_migrate)
-    commands.add_parser("seed", help="load the seed data (idempotent)").set_defaults(run=_seed)
+    seed = commands.add_parser("seed", help="load the seed data (idempotent)")
+    seed.add_argument(
+        "--if-empty",
+        action="store_true",
+        help="load it only into a database without municipalities; always ensure the "
+        "first admin (what the Docker image runs at every start)",
+    )
+    seed.set_defaults(run=_seed)
     create = commands.add_parser(
         "create-user", help="create a staff account (password from SETTLE_PASSWORD or a prompt)"
     )

@@ -35,6 +35,7 @@ from tests.conftest import Database, assert_problem, make_settings
 from tests.test_bookings import booking_body, guide_with_slots
 
 ROOT = Path(__file__).resolve().parents[1]
+PASSWORD_12 = "a long enough passphrase"
 BASE = "/api/v1/municipalities/kemijarvi"
 METRICS_TOKEN = "metrics-token-for-the-tests-0123456789"
 HEX_ID = re.compile(r"[0-9a-f]{32}")
@@ -603,3 +604,33 @@ async def test_seed_on_start_creates_the_first_admin_once(
 def test_dockerignore_keeps_local_state_out_of_the_build() -> None:
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".env", "*.db*", ".venv"} <= set(ignored)
+
+
+def test_seed_if_empty_keeps_what_staff_edited_and_still_makes_the_first_admin(
+    database: Database, tmp_path: Path
+) -> None:
+    """The image runs `settle seed --if-empty` at every start: a restart must not bring a
+    municipality's own fields back to the seed's values, yet FIRST_ADMIN_* still works."""
+    if database.dialect != "sqlite":
+        pytest.skip("the command does not depend on the database: one run is enough")
+    import sqlite3
+
+    path = tmp_path / "restart.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "FIRST_"))}
+    env.update(DATABASE_URL=f"sqlite+aiosqlite:///{path}", ENVIRONMENT="development")
+    cli = [sys.executable, "-m", "app.cli"]
+    for command in (["migrate"], ["seed", "--if-empty"]):
+        subprocess.run([*cli, *command], env=env, cwd=tmp_path, check=True, capture_output=True)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE municipality SET code = '999' WHERE slug = 'kemijarvi'")
+    env.update(FIRST_ADMIN_EMAIL="restart-admin@example.org", FIRST_ADMIN_PASSWORD=PASSWORD_12)
+    done = subprocess.run(
+        [*cli, "seed", "--if-empty"], env=env, cwd=tmp_path, check=True, capture_output=True
+    )
+    assert b"created platform admin restart-admin@example.org" in done.stdout
+    with sqlite3.connect(path) as db:
+        (code,) = db.execute("SELECT code FROM municipality WHERE slug = 'kemijarvi'").fetchone()
+        (admins,) = db.execute(
+            "SELECT count(*) FROM user_account WHERE email = 'restart-admin@example.org'"
+        ).fetchone()
+    assert (code, admins) == ("999", 1)
