@@ -24,13 +24,14 @@ from app.core.errors import (
     ValidationFailed,
     from_pydantic,
 )
-from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from app.core.pagination import DEFAULT_LIMIT
 from app.graphql import direct
 from app.graphql.comms import CommsMutations, CommsQueries
 from app.graphql.context import Context, get_context
 from app.graphql.errors import ProblemCodes
 from app.graphql.executor import Executor, memoisable_types
 from app.graphql.fund import FundMutations, FundQueries
+from app.graphql.paging import page_size
 from app.graphql.personas import PersonaMutations, PersonaQueries
 from app.graphql.types.booking import BookingMutations, BookingQueries
 from app.graphql.types.municipality import Municipality, MunicipalityConnection, User
@@ -59,8 +60,9 @@ class Query:
     async def municipalities(
         self, info: ContextInfo, first: int = DEFAULT_LIMIT, after: str | None = None
     ) -> MunicipalityConnection:
+        limit = page_size(first)
         page = await municipality_service.list_page(
-            session=info.context.session, limit=max(1, min(first, MAX_LIMIT)), cursor=after
+            session=info.context.session, limit=limit, cursor=after
         )
         return MunicipalityConnection(
             items=[Municipality.from_model(row) for row in page.items],
@@ -141,6 +143,7 @@ class CardQueries:
         first: int = DEFAULT_LIMIT,
         after: str | None = None,
     ) -> ServiceCardConnection:
+        limit = page_size(first)
         ref = await info.context.cache.tenant(info.context.session, municipality)
         if status not in STATUSES:
             raise ValidationFailed(f"status must be one of {', '.join(STATUSES)}.")
@@ -150,7 +153,7 @@ class CardQueries:
             session=info.context.session,
             municipality_id=ref.id,
             filters=CardFilters(topic=topic, persona=persona, q=q, statuses=STATUSES[status]),
-            limit=max(1, min(first, MAX_LIMIT)),
+            limit=limit,
             cursor=after,
             with_sections=False,
         )
