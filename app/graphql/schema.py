@@ -6,7 +6,9 @@ from typing import Any
 import orjson
 import strawberry
 import strawberry.tools
+from cross_web import HTTPException
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from strawberry.extensions import (
     AddValidationRules,
     ParserCache,
@@ -16,6 +18,7 @@ from strawberry.extensions import (
 from strawberry.fastapi import GraphQLRouter
 from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
+from strawberry.types.unset import UNSET
 
 from app.core.errors import (
     NotFound,
@@ -28,7 +31,7 @@ from app.core.pagination import DEFAULT_LIMIT
 from app.graphql import direct
 from app.graphql.comms import CommsMutations, CommsQueries
 from app.graphql.context import Context, get_context
-from app.graphql.errors import ProblemCodes
+from app.graphql.errors import Schema
 from app.graphql.executor import Executor, memoisable_types
 from app.graphql.fund import FundMutations, FundQueries
 from app.graphql.paging import page_size
@@ -288,12 +291,11 @@ def build_schema(max_depth: int = 10) -> strawberry.Schema:
     # per request brings a new rule class each time, so nothing would ever be a cache hit.
     depth_rules = QueryDepthLimiter(max_depth=max_depth).validation_rules
     executor: type[Executor] = type("Executor", (Executor,), {})  # this schema's own
-    schema = strawberry.Schema(
+    schema = Schema(
         query=query,
         mutation=mutation,
         execution_context_class=executor,
         extensions=[
-            ProblemCodes,
             lambda: ParserCache(maxsize=QUERY_CACHE_SIZE),
             lambda: ValidationCache(maxsize=QUERY_CACHE_SIZE),
             lambda: AddValidationRules(depth_rules),
@@ -306,10 +308,25 @@ def build_schema(max_depth: int = 10) -> strawberry.Schema:
 
 
 class Router(GraphQLRouter[Context, None]):
-    """Strawberry's router, answering with orjson: a page of cards is ~90 kB of JSON."""
+    """Strawberry's router, reading and answering JSON with orjson (a page of cards is
+    ~90 kB), and refusing what it cannot read as an RFC 9457 problem like the rest of
+    the API, not as Strawberry's plain-text 400."""
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson refuses JSON nested over 1 024 levels with a JSONDecodeError; the standard
+        # library recursed until RecursionError, a 500 for a 100 kB body of brackets.
+        return orjson.loads(data)
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        """Strawberry's own refusals (a body it cannot read, an unknown operation, a
+        mutation over GET) go to the app's handler, which answers with a problem."""
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as error:
+            raise StarletteHTTPException(error.status_code, error.reason) from None
 
 
 def build_router(schema: strawberry.Schema) -> GraphQLRouter[Context, None]:
