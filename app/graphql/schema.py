@@ -9,17 +9,13 @@ import strawberry.tools
 from cross_web import HTTPException
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from strawberry.extensions import (
-    AddValidationRules,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import AddValidationRules, QueryDepthLimiter
 from strawberry.fastapi import GraphQLRouter
 from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 from strawberry.types.unset import UNSET
 
+from app.core.config import Settings
 from app.core.errors import (
     NotFound,
     PreconditionFailed,
@@ -34,6 +30,7 @@ from app.graphql.context import Context, get_context
 from app.graphql.errors import Schema
 from app.graphql.executor import Executor, memoisable_types
 from app.graphql.fund import FundMutations, FundQueries
+from app.graphql.limits import LimitedParser, LimitedValidation, Limits
 from app.graphql.paging import page_size
 from app.graphql.personas import PersonaMutations, PersonaQueries
 from app.graphql.types.booking import BookingMutations, BookingQueries
@@ -278,7 +275,7 @@ class CardMutations:
         return await _reload(info, card.id)
 
 
-def build_schema(max_depth: int = 10) -> strawberry.Schema:
+def build_schema(settings: Settings) -> strawberry.Schema:
     query = strawberry.tools.merge_types(
         "Query",
         (Query, CardQueries, BookingQueries, CommsQueries, FundQueries, PersonaQueries),
@@ -287,17 +284,19 @@ def build_schema(max_depth: int = 10) -> strawberry.Schema:
         "Mutation",
         (CardMutations, BookingMutations, CommsMutations, FundMutations, PersonaMutations),
     )
+    limits = Limits.from_settings(settings)
     # The depth rule is made once: ValidationCache keys on the rules too, and a limiter made
     # per request brings a new rule class each time, so nothing would ever be a cache hit.
-    depth_rules = QueryDepthLimiter(max_depth=max_depth).validation_rules
+    # It runs inside graphql-core's validation, so only on documents the limits let by.
+    depth_rules = QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules
     executor: type[Executor] = type("Executor", (Executor,), {})  # this schema's own
     schema = Schema(
         query=query,
         mutation=mutation,
         execution_context_class=executor,
         extensions=[
-            lambda: ParserCache(maxsize=QUERY_CACHE_SIZE),
-            lambda: ValidationCache(maxsize=QUERY_CACHE_SIZE),
+            lambda: LimitedParser(limits, maxsize=QUERY_CACHE_SIZE),
+            lambda: LimitedValidation(limits, maxsize=QUERY_CACHE_SIZE),
             lambda: AddValidationRules(depth_rules),
         ],
     )
