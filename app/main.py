@@ -196,7 +196,7 @@ def create_app(
     app.include_router(health.router)
     metrics.install(app)
 
-    schema = build_schema(max_depth=settings.graphql_max_depth)
+    schema = build_schema(settings)
     app.state.graphql_schema = schema
     app.include_router(build_router(schema), prefix="/graphql", include_in_schema=False)
     logging.getLogger("settle").setLevel(settings.log_level)

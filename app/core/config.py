@@ -71,7 +71,15 @@ class Settings(BaseSettings):
     purge_after_days: int = 365
     # How many weeks ahead a weekly availability rule is expanded into slots.
     slot_rule_weeks: int = 8
+    # GraphQL limits, checked before graphql-core's validation (app/graphql/limits.py):
+    # over one, a request is refused (400 query-too-complex) before anything runs.
     graphql_max_depth: int = 10
+    graphql_max_query_length: int = 20_000  # characters of the query document
+    graphql_max_tokens: int = 2_000  # lexical tokens of the query document
+    graphql_max_fields: int = 1_000  # fields, every fragment spread expanded
+    graphql_max_aliases: int = 30
+    graphql_max_directives: int = 50
+    graphql_max_cost: int = 10_000  # a field counts once per item of each page it is in
     migrations_dir: Path = PROJECT_ROOT / "migrations"
     log_sql: bool = False
 

@@ -108,6 +108,7 @@ PROBLEM_CODES: dict[str, str] = {
     "precondition-failed": "If-Match does not match the current ETag: reload and retry.",
     "precondition-required": "This update needs an If-Match header with the ETag you read.",
     "validation-failed": "Some fields are invalid; see `errors`.",
+    "query-too-complex": "The GraphQL query is over a size or cost limit; `limit` says which.",
     "plan-approved": "An approved communication plan is read-only; start a new version from it.",
     "plan-submitted": "The plan is with the municipal board; it changes once returned.",
     "plan-version-open": "Another version of this plan year is still unfinished.",

@@ -11,9 +11,10 @@ from strawberry.types import Info
 
 from app.api.caching import TenantRef
 from app.core.errors import NotFound, PreconditionFailed, Unauthorized, from_pydantic
-from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from app.core.pagination import DEFAULT_LIMIT
 from app.core.time import utcnow
 from app.graphql.context import Context
+from app.graphql.paging import page_size
 from app.graphql.types.comms import (
     AnalyticsComparison,
     AnalyticsSnapshot,
@@ -99,11 +100,12 @@ class CommsQueries:
         first: int = DEFAULT_LIMIT,
         after: str | None = None,
     ) -> CommsPlanConnection:
+        limit = page_size(first)
         ref = await _reader(info, municipality)
         page = await plan_service.list_page(
             session=info.context.session,
             municipality_id=ref.id,
-            limit=max(1, min(first, MAX_LIMIT)),
+            limit=limit,
             cursor=after,
             year=year,
             status=PlanStatus(status) if status in set(PlanStatus) else None,
@@ -168,11 +170,12 @@ class CommsQueries:
         first: int = DEFAULT_LIMIT,
         after: str | None = None,
     ) -> AnalyticsSnapshotConnection:
+        limit = page_size(first)
         ref = await _reader(info, municipality)
         page = await analytics_service.list_page(
             session=info.context.session,
             municipality_id=ref.id,
-            limit=max(1, min(first, MAX_LIMIT)),
+            limit=limit,
             cursor=after,
             year=year,
         )

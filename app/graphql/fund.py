@@ -20,6 +20,7 @@ from app.core.errors import (
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.core.ratelimit import enforce
 from app.graphql.context import Context
+from app.graphql.paging import page_size
 from app.graphql.types.fund import (
     FundDecision,
     FundDecisionInput,
@@ -68,10 +69,6 @@ def _uuid(value: strawberry.ID, what: str) -> uuid.UUID:
         raise NotFound(f"No such {what}.") from error
 
 
-def _first(first: int) -> int:
-    return max(1, min(first, MAX_LIMIT))
-
-
 async def _tenant(info: ContextInfo, municipality: str) -> TenantRef:
     return await info.context.cache.tenant(info.context.session, municipality)
 
@@ -110,9 +107,13 @@ class FundQueries:
         first: int = DEFAULT_LIMIT,
         after: str | None = None,
     ) -> FundRoundConnection:
+        limit = page_size(first)
         ref = await _tenant(info, municipality)
         page = await fund_service.list_rounds(
-            session=info.context.session, municipality_id=ref.id, limit=_first(first), cursor=after
+            session=info.context.session,
+            municipality_id=ref.id,
+            limit=limit,
+            cursor=after,
         )
         docs = await fund_service.round_documents(
             info.context.session, page.items, ref.slug, fund_service.today()
@@ -145,6 +146,7 @@ class FundQueries:
         first: int = DEFAULT_LIMIT,
         after: str | None = None,
     ) -> FundIdeaConnection:
+        limit = page_size(first)
         ref = await _tenant(info, municipality)
         session = info.context.session
         fund_round = await fund_service.get_round(
@@ -155,7 +157,7 @@ class FundQueries:
             session=session,
             fund_round=fund_round,
             filters=IdeaFilters(status=wanted, q=q),
-            limit=_first(first),
+            limit=limit,
             cursor=after,
         )
         experiments = await fund_service.experiment_ids(session, [i.id for i in page.items])
@@ -191,11 +193,12 @@ class FundQueries:
         first: int = DEFAULT_LIMIT,
         after: str | None = None,
     ) -> FundExperimentConnection:
+        limit = page_size(first)
         ref = await _tenant(info, municipality)
         page = await fund_service.list_experiments(
             session=info.context.session,
             municipality_id=ref.id,
-            limit=_first(first),
+            limit=limit,
             cursor=after,
             year=year,
         )

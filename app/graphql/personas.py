@@ -23,8 +23,9 @@ from app.core.errors import (
     from_pydantic,
 )
 from app.core.i18n import localize_document
-from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from app.core.pagination import DEFAULT_LIMIT
 from app.graphql.context import Context
+from app.graphql.paging import page_size
 from app.graphql.types.common import Lang
 from app.graphql.types.personas import (
     Journey,
@@ -213,6 +214,7 @@ class PersonaQueries:
         first: int = DEFAULT_LIMIT,
         after: str | None = None,
     ) -> StoryConnection:
+        limit = page_size(first)
         ref = await _tenant(info, municipality)
         choices = {"approved", "pending", "rejected", "all"}
         if status not in choices:
@@ -226,7 +228,7 @@ class PersonaQueries:
             municipality_id=ref.id,
             statuses=tuple(StoryStatus) if status == "all" else (StoryStatus(status),),
             hashtag=story_service.hashtag_query(hashtag) if hashtag else None,
-            limit=max(1, min(first, MAX_LIMIT)),
+            limit=limit,
             cursor=after,
         )
         return StoryConnection(

@@ -6,17 +6,16 @@ from typing import Any
 import orjson
 import strawberry
 import strawberry.tools
+from cross_web import HTTPException
 from pydantic import ValidationError
-from strawberry.extensions import (
-    AddValidationRules,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from strawberry.extensions import AddValidationRules, QueryDepthLimiter
 from strawberry.fastapi import GraphQLRouter
 from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
+from strawberry.types.unset import UNSET
 
+from app.core.config import Settings
 from app.core.errors import (
     NotFound,
     PreconditionFailed,
@@ -24,13 +23,15 @@ from app.core.errors import (
     ValidationFailed,
     from_pydantic,
 )
-from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from app.core.pagination import DEFAULT_LIMIT
 from app.graphql import direct
 from app.graphql.comms import CommsMutations, CommsQueries
 from app.graphql.context import Context, get_context
-from app.graphql.errors import ProblemCodes
+from app.graphql.errors import Schema
 from app.graphql.executor import Executor, memoisable_types
 from app.graphql.fund import FundMutations, FundQueries
+from app.graphql.limits import LimitedParser, LimitedValidation, Limits
+from app.graphql.paging import page_size
 from app.graphql.personas import PersonaMutations, PersonaQueries
 from app.graphql.types.booking import BookingMutations, BookingQueries
 from app.graphql.types.municipality import Municipality, MunicipalityConnection, User
@@ -59,8 +60,9 @@ class Query:
     async def municipalities(
         self, info: ContextInfo, first: int = DEFAULT_LIMIT, after: str | None = None
     ) -> MunicipalityConnection:
+        limit = page_size(first)
         page = await municipality_service.list_page(
-            session=info.context.session, limit=max(1, min(first, MAX_LIMIT)), cursor=after
+            session=info.context.session, limit=limit, cursor=after
         )
         return MunicipalityConnection(
             items=[Municipality.from_model(row) for row in page.items],
@@ -141,6 +143,7 @@ class CardQueries:
         first: int = DEFAULT_LIMIT,
         after: str | None = None,
     ) -> ServiceCardConnection:
+        limit = page_size(first)
         ref = await info.context.cache.tenant(info.context.session, municipality)
         if status not in STATUSES:
             raise ValidationFailed(f"status must be one of {', '.join(STATUSES)}.")
@@ -150,7 +153,7 @@ class CardQueries:
             session=info.context.session,
             municipality_id=ref.id,
             filters=CardFilters(topic=topic, persona=persona, q=q, statuses=STATUSES[status]),
-            limit=max(1, min(first, MAX_LIMIT)),
+            limit=limit,
             cursor=after,
             with_sections=False,
         )
@@ -272,7 +275,7 @@ class CardMutations:
         return await _reload(info, card.id)
 
 
-def build_schema(max_depth: int = 10) -> strawberry.Schema:
+def build_schema(settings: Settings) -> strawberry.Schema:
     query = strawberry.tools.merge_types(
         "Query",
         (Query, CardQueries, BookingQueries, CommsQueries, FundQueries, PersonaQueries),
@@ -281,18 +284,19 @@ def build_schema(max_depth: int = 10) -> strawberry.Schema:
         "Mutation",
         (CardMutations, BookingMutations, CommsMutations, FundMutations, PersonaMutations),
     )
+    limits = Limits.from_settings(settings)
     # The depth rule is made once: ValidationCache keys on the rules too, and a limiter made
     # per request brings a new rule class each time, so nothing would ever be a cache hit.
-    depth_rules = QueryDepthLimiter(max_depth=max_depth).validation_rules
+    # It runs inside graphql-core's validation, so only on documents the limits let by.
+    depth_rules = QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules
     executor: type[Executor] = type("Executor", (Executor,), {})  # this schema's own
-    schema = strawberry.Schema(
+    schema = Schema(
         query=query,
         mutation=mutation,
         execution_context_class=executor,
         extensions=[
-            ProblemCodes,
-            lambda: ParserCache(maxsize=QUERY_CACHE_SIZE),
-            lambda: ValidationCache(maxsize=QUERY_CACHE_SIZE),
+            lambda: LimitedParser(limits, maxsize=QUERY_CACHE_SIZE),
+            lambda: LimitedValidation(limits, maxsize=QUERY_CACHE_SIZE),
             lambda: AddValidationRules(depth_rules),
         ],
     )
@@ -303,10 +307,25 @@ def build_schema(max_depth: int = 10) -> strawberry.Schema:
 
 
 class Router(GraphQLRouter[Context, None]):
-    """Strawberry's router, answering with orjson: a page of cards is ~90 kB of JSON."""
+    """Strawberry's router, reading and answering JSON with orjson (a page of cards is
+    ~90 kB), and refusing what it cannot read as an RFC 9457 problem like the rest of
+    the API, not as Strawberry's plain-text 400."""
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson refuses JSON nested over 1 024 levels with a JSONDecodeError; the standard
+        # library recursed until RecursionError, a 500 for a 100 kB body of brackets.
+        return orjson.loads(data)
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        """Strawberry's own refusals (a body it cannot read, an unknown operation, a
+        mutation over GET) go to the app's handler, which answers with a problem."""
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as error:
+            raise StarletteHTTPException(error.status_code, error.reason) from None
 
 
 def build_router(schema: strawberry.Schema) -> GraphQLRouter[Context, None]:

@@ -9,9 +9,10 @@ from pydantic import ValidationError
 from strawberry.types import Info
 
 from app.core.errors import NotFound, ValidationFailed, from_pydantic
-from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from app.core.pagination import DEFAULT_LIMIT
 from app.core.ratelimit import enforce
 from app.core.time import utcnow
+from app.graphql.paging import page_size
 from app.graphql.types.common import Lang, Translations
 from app.models.booking import BookingCreate
 from app.models.guide import Guide as GuideModel
@@ -174,6 +175,7 @@ class BookingQueries:
         first: int = DEFAULT_LIMIT,
         after: str | None = None,
     ) -> GuideConnection:
+        limit = page_size(first)
         ref = await info.context.cache.tenant(info.context.session, municipality)
         page = await guide_service.list_page(
             session=info.context.session,
@@ -185,7 +187,7 @@ class BookingQueries:
                 has_free_slots=has_free_slots,
                 statuses=(GuideStatus.active,),
             ),
-            limit=max(1, min(first, MAX_LIMIT)),
+            limit=limit,
             cursor=after,
         )
         return GuideConnection(
@@ -209,6 +211,7 @@ class BookingQueries:
         first: int = DEFAULT_LIMIT,
         after: str | None = None,
     ) -> SlotConnection:
+        limit = page_size(first)
         ref = await info.context.cache.tenant(info.context.session, municipality)
         start = from_ or utcnow()
         end = to or start + timedelta(days=31)
@@ -219,7 +222,7 @@ class BookingQueries:
             municipality_id=ref.id,
             start=start,
             end=end,
-            limit=max(1, min(first, MAX_LIMIT)),
+            limit=limit,
             cursor=after,
             guide_id=_id(guide, "guide") if guide else None,
             mode=mode,
