@@ -425,6 +425,28 @@ async def test_an_expected_client_error_is_one_line_without_a_traceback(
     assert "Traceback" not in captured.text()
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ me { email } }",  # unauthorized
+        '{ serviceCards(municipality: "nowhere") { total } }',  # not-found
+        '{ serviceCards(municipality: "kemijarvi", first: -1) { total } }',  # validation
+        "{ nosuchfield }",  # bad-request
+    ],
+)
+async def test_an_expected_graphql_error_is_one_line_without_a_traceback(
+    client: httpx.AsyncClient, logs: Any, query: str
+) -> None:
+    """Strawberry logs every error with its traceback by default; a client's mistake is
+    one line besides the access line, saying which code."""
+    captured = logs(json=False)
+    response = await client.post("/graphql", json={"query": query})
+    assert response.json()["errors"][0]["extensions"]["code"] != "internal-error"
+    lines = [line for line in captured.lines() if "settle.access" not in line]
+    assert len(lines) <= 1, lines
+    assert "Traceback" not in captured.text()
+
+
 def test_redaction_of_query_strings_and_bearer_tokens() -> None:
     assert redact("/x?token=abc&lang=fi") == "/x?token=[redacted]&lang=fi"
     assert redact("/x?lang=fi&access_token=abc") == "/x?lang=fi&access_token=[redacted]"
