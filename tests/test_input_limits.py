@@ -9,6 +9,12 @@ import pytest
 
 from app.contracts import OPENAPI_PATH
 from tests.conftest import assert_problem
+from tests.test_analytics import SNAPSHOTS, ga4_report
+from tests.test_comms_plans import plan_body
+from tests.test_fund import BASE as FUND
+from tests.test_fund import idea_body, round_body
+from tests.test_guides import GUIDE, GUIDES, make_guide
+from tests.test_landing import story
 
 BASE = "/api/v1/municipalities/kemijarvi"
 HUGE = 8271483952008210611918419787776  # found by schemathesis: > 2**64
@@ -27,6 +33,10 @@ def _get_paths_with(parameter: str) -> list[str]:
             for p in operations.get("get", {}).get("parameters", [])
         )
     )
+
+
+def _fields(problem: dict[str, Any]) -> list[str]:
+    return [error["field"] for error in problem["errors"]]
 
 
 def _concrete(path: str) -> str:
@@ -165,3 +175,129 @@ async def test_a_huge_revision_number_is_a_422(
         await client.post(url, headers=auth("kemijarvi-editor")), 422, "validation-failed"
     )
     assert [e["field"] for e in body["errors"]] == ["path.number"]
+
+
+# ---- numbers and times in bodies -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "moment", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:00:00-14:00", "0001-01-01"]
+)
+async def test_a_time_utc_cannot_hold_in_a_body_is_a_422(
+    client: httpx.AsyncClient, auth: Any, moment: str
+) -> None:
+    """Each was an OverflowError as the value was converted or bound: a 500."""
+    comms = auth("kemijarvi-comms")
+    before = (await client.get(f"{BASE}/stories", params={"status": "all"}, headers=comms)).json()
+    created = await client.post(
+        f"{BASE}/stories", json=story(1, 2, published_at=moment), headers=comms
+    )
+    assert "body.published_at" in _fields(assert_problem(created, 422, "validation-failed"))
+    imported = await client.post(
+        f"{BASE}/stories/import", json=[story(2, 3, published_at=moment)], headers=comms
+    )
+    assert [e["field"] for e in assert_problem(imported, 422)["errors"]] == ["[0].published_at"]
+    csv = f"title,author,published_at\nTarina,Kemijärven kaupunki,{moment}\n"
+    imported = await client.post(
+        f"{BASE}/stories/import",
+        content=csv.encode(),
+        headers={**comms, "Content-Type": "text/csv"},
+    )
+    assert_problem(imported, 422, "import-rejected")
+    after = (await client.get(f"{BASE}/stories", params={"status": "all"}, headers=comms)).json()
+    assert after["total"] == before["total"]
+    if "T" in moment:
+        guide = await make_guide(client, auth)
+        slot = {"starts_at": moment, "ends_at": moment, "modes": ["remote"]}
+        response = await client.post(
+            f"{GUIDES}/{guide['id']}/slots", json=slot, headers=auth("kemijarvi-admin")
+        )
+        assert "body.starts_at" in _fields(assert_problem(response, 422, "validation-failed"))
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "1899-12-31"])
+async def test_a_day_out_of_any_plan_in_a_body_is_a_422(
+    client: httpx.AsyncClient, auth: Any, day: str
+) -> None:
+    """A guide's term (default: a year on) and a weekly rule's expansion added days to
+    9999-12-31: OverflowError, a 500."""
+    admin = auth("kemijarvi-admin")
+    guide = await make_guide(client, auth)
+    rule = {
+        "weekday": 0,
+        "local_start": "09:00",
+        "duration_minutes": 60,
+        "modes": ["remote"],
+        "valid_from": day,
+        "valid_until": day,
+    }
+    response = await client.post(f"{GUIDES}/{guide['id']}/slot-rules", json=rule, headers=admin)
+    assert {"body.valid_from", "body.valid_until"} <= set(_fields(assert_problem(response, 422)))
+    response = await client.post(GUIDES, json={**GUIDE, "term_start": day}, headers=admin)
+    assert _fields(assert_problem(response, 422, "validation-failed")) == ["body.term_start"]
+
+
+@pytest.mark.parametrize("figure", ["1e400", "-1e400", "Infinity", "NaN", "1e13"])
+async def test_a_figure_that_is_not_a_finite_sensible_number_is_a_422(
+    client: httpx.AsyncClient, auth: Any, figure: str
+) -> None:
+    """1e400 reads as infinity: a custom metric stored it as null and every read of the
+    snapshot was a 500 after; a plan's target silently became null."""
+    comms = {**auth("kemijarvi-comms"), "Content-Type": "application/json"}
+    custom = {"key": "arrivals", "name": {"fi": "Saapujat"}, "value": "FIGURE"}
+    snapshot = json.dumps({"quarter": "2030-Q1", "custom_metrics": [custom]})
+    response = await client.post(
+        SNAPSHOTS, content=snapshot.replace('"FIGURE"', figure), headers=comms
+    )
+    assert _fields(assert_problem(response, 422)) == ["body.custom_metrics[0].value"]
+    assert (await client.get(SNAPSHOTS, params={"year": 2030}, headers=comms)).json()["total"] == 0
+    plan = json.dumps(plan_body(2040)).replace('"target": 2000', f'"target": {figure}')
+    response = await client.post(f"{BASE}/comms-plans", content=plan, headers=comms)
+    assert _fields(assert_problem(response, 422)) == ["body.metrics[0].target"]
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [("/a", [10**30])],
+        [("/a", [1e300])],
+        [("/a", ["999999999999999"])],  # 15 digits: allowed by the pattern, > 10**12
+        [("/a", ["600000000000"]), ("/a", ["600000000000"])],  # repeats add up past it
+    ],
+)
+async def test_a_figure_past_the_limit_in_a_ga4_import_is_rejected(
+    client: httpx.AsyncClient, auth: Any, rows: list[tuple[str, list[Any]]]
+) -> None:
+    """The snapshot's own models refuse more than 10**12, so these were 500s."""
+    comms = auth("kemijarvi-comms")
+    snapshot = (await client.post(SNAPSHOTS, json={"quarter": "2030-Q2"}, headers=comms)).json()
+    url = f"{SNAPSHOTS}/{snapshot['id']}/import"
+    pages = ga4_report("pagePath", ["screenPageViews"], rows)
+    response = await client.post(f"{url}/ga4", json=pages, headers=comms)
+    assert_problem(response, 422, "import-rejected")
+    if len(rows) == 1:
+        totals = ga4_report(None, ["sessions"], [(None, rows[0][1])])
+        response = await client.post(f"{url}/ga4", json=totals, headers=comms)
+        assert_problem(response, 422, "import-rejected")
+    for line in ("website,,,,sessions,999999999999999", "top_page,/a,,,views,1000000000001"):
+        csv = f"section,item,platform,hashtag,metric,value\n{line}\n"
+        response = await client.post(
+            f"{url}/csv", content=csv.encode(), headers={**comms, "Content-Type": "text/csv"}
+        )
+        assert _fields(assert_problem(response, 422, "import-rejected")) == ["line 2, column value"]
+    unchanged = (await client.get(f"{SNAPSHOTS}/{snapshot['id']}", headers=comms)).json()
+    assert unchanged["revision"] == snapshot["revision"]
+
+
+@pytest.mark.parametrize("amount", [2**31, 2**63, HUGE])
+async def test_a_huge_sum_in_an_anonymous_idea_is_a_422(
+    client: httpx.AsyncClient, auth: Any, amount: int
+) -> None:
+    """The request is an INTEGER column: PostgreSQL would refuse 2**31 at insert."""
+    admin = auth("kemijarvi-admin")
+    await client.post(f"{FUND}/rounds", json=round_body(2031, "open"), headers=admin)
+    response = await client.post(
+        f"{FUND}/rounds/2031/ideas", json=idea_body(amount_requested=amount)
+    )
+    assert _fields(assert_problem(response, 422)) == ["body.amount_requested"]
+    assert (await client.get(f"{FUND}/rounds/2031/ideas")).json()["total"] == 0

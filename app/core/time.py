@@ -51,16 +51,21 @@ class UTCDateTime(TypeDecorator[datetime]):
         return moment.astimezone(UTC)
 
 
+def as_utc(value: datetime) -> datetime:
+    """An aware value in UTC, or ValueError (a 422 in a model) when UTC cannot hold it:
+    0001-01-01T00:00+14:00 is in year 0 in UTC, 9999-12-31T23:00-14:00 in year 10000,
+    and converting either raised OverflowError, a 500 wherever it happened."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range: in UTC it must be within the years 1 to 9999") from None
+
+
 def _representable_in_utc(value: datetime) -> datetime:
-    """The value, if it can be converted to UTC at all: 0001-01-01T00:00+14:00 is in
-    year 0 in UTC, 9999-12-31T23:00-14:00 in year 10000, and converting either raised
-    OverflowError (a 500) wherever it happened, usually as a query parameter was bound.
-    Naive values pass: whoever accepts them says what they mean."""
+    """The value unchanged if UTC can hold it; naive values pass, for whoever accepts
+    them says what they mean."""
     if value.tzinfo is not None and value.utcoffset() is not None:
-        try:
-            value.astimezone(UTC)
-        except OverflowError:
-            raise ValueError("out of range: in UTC it must be within the years 1 to 9999") from None
+        as_utc(value)
     return value
 
 
