@@ -2,14 +2,27 @@
 are capped while they stream, before anything buffers or parses them."""
 
 import json
+import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI, Request
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.exceptions import HTTPException
 
+from app.api.bodylimit import IMPORT_PATH
 from app.contracts import OPENAPI_PATH
-from tests.conftest import assert_problem
+from app.core.config import Settings
+from app.main import create_app
+from app.models.booking import Message
+from tests.conftest import Database, assert_problem, make_settings
 from tests.test_analytics import SNAPSHOTS, ga4_report
+from tests.test_bookings import MESSAGE
 from tests.test_comms_plans import plan_body
 from tests.test_fund import BASE as FUND
 from tests.test_fund import idea_body, round_body
@@ -301,3 +314,257 @@ async def test_a_huge_sum_in_an_anonymous_idea_is_a_422(
     )
     assert _fields(assert_problem(response, 422)) == ["body.amount_requested"]
     assert (await client.get(f"{FUND}/rounds/2031/ideas")).json()["total"] == 0
+
+
+# ---- request body size -----------------------------------------------------------------------
+
+MESSAGES = f"{BASE}/messages"
+IMPORT = f"{BASE}/stories/import"
+MiB = 1024 * 1024
+
+
+def test_the_limits_are_settings_with_the_documented_defaults() -> None:
+    settings = Settings()
+    assert (settings.max_body_bytes, settings.max_import_body_bytes) == (1 * MiB, 5 * MiB)
+    example = (OPENAPI_PATH.parents[1] / ".env.example").read_text(encoding="utf-8")
+    assert re.search(r"^MAX_BODY_BYTES=1048576$", example, re.MULTILINE)
+    assert re.search(r"^MAX_IMPORT_BODY_BYTES=5242880$", example, re.MULTILINE)
+
+
+def test_the_larger_limit_is_for_exactly_the_import_routes() -> None:
+    """The import routes are the ones that document their 413; a new `…/import` route
+    gets the larger limit by its path, and this says so."""
+    documented = {
+        path
+        for path, operations in SPEC["paths"].items()
+        for operation in operations.values()
+        if "413" in operation.get("responses", {})
+    }
+    matched = {path for path in SPEC["paths"] if IMPORT_PATH.search(path)}
+    assert matched == documented
+    assert len(matched) == 3
+
+
+def _scope(path: str, headers: dict[str, str], method: str = "POST") -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+
+
+class Sent:
+    """What the app sent back through a raw ASGI call."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+
+    async def __call__(self, message: dict[str, Any]) -> None:
+        self.messages.append(message)
+
+    def response(self) -> httpx.Response:
+        start = self.messages[0]
+        assert start["type"] == "http.response.start"
+        body = b"".join(m.get("body", b"") for m in self.messages[1:])
+        headers = [(k.decode(), v.decode()) for k, v in start["headers"]]
+        return httpx.Response(start["status"], headers=headers, content=body)
+
+
+async def _count(session: AsyncSession) -> int:
+    return (await session.exec(select(func.count()).select_from(Message))).one()
+
+
+@pytest.mark.parametrize("path", [MESSAGES, "/graphql", IMPORT, "/api/v1/municipalities"])
+async def test_a_declared_length_over_the_limit_is_refused_without_reading_the_body(
+    app: FastAPI, session: AsyncSession, path: str
+) -> None:
+    """The 413 comes before anything reads the body: a `receive` that fails if called."""
+
+    async def must_not_read() -> dict[str, Any]:
+        raise AssertionError("the body was read")
+
+    before = await _count(session)
+    sent = Sent()
+    size = 6 * MiB if path == IMPORT else 100 * MiB
+    headers = {"Content-Type": "application/json", "Content-Length": str(size)}
+    await app(_scope(path, headers), must_not_read, sent)
+    response = sent.response()
+    body = assert_problem(response, 413, "payload-too-large")
+    assert body["instance"] == path
+    assert ("5 MB" if path == IMPORT else "1 MB") in body["detail"]
+    assert response.headers["connection"] == "close"
+    assert await _count(session) == before
+
+
+async def _chunks(total: int, chunk: int = 64 * 1024) -> AsyncIterator[bytes]:
+    """A message whose text goes on and on, sent without Content-Length."""
+    yield b'{"name": "Maija", "email": "maija@example.org", "consent": true, "text": "'
+    for _ in range(total // chunk):
+        yield b"x" * chunk
+
+
+@pytest.mark.parametrize("path", [MESSAGES, "/graphql"])
+async def test_a_chunked_body_is_cut_off_as_soon_as_it_passes_the_limit(
+    app: FastAPI, session: AsyncSession, path: str
+) -> None:
+    read = 0
+    source = _chunks(100 * MiB)
+
+    async def receive() -> dict[str, Any]:
+        nonlocal read
+        try:
+            chunk = await anext(source)
+        except StopAsyncIteration:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        read += len(chunk)
+        return {"type": "http.request", "body": chunk, "more_body": True}
+
+    before = await _count(session)
+    sent = Sent()
+    await app(_scope(path, {"Content-Type": "application/json"}), receive, sent)
+    assert_problem(sent.response(), 413, "payload-too-large")
+    assert MiB < read <= MiB + 2 * 64 * 1024  # stopped at the chunk that passed the limit
+    assert await _count(session) == before
+
+
+async def test_a_route_reading_past_the_limit_answers_413_and_never_sees_the_rest(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """No middleware buffers a GET: here the route itself reads past the limit, and the
+    read raises (again on every retry) rather than returning a truncated body."""
+    retried: list[str] = []
+
+    @app.get("/echo-size")
+    async def echo_size(request: Request) -> dict[str, int]:
+        try:
+            body = await request.body()
+        except HTTPException:
+            try:
+                await request.receive()
+            except HTTPException as again:
+                retried.append(type(again).__name__)
+            raise
+        return {"size": len(body)}
+
+    response = await client.request("GET", "/echo-size", content=_chunks(2 * MiB))
+    assert_problem(response, 413, "payload-too-large")
+    assert response.headers["connection"] == "close"
+    assert retried == ["BodyTooLarge"]
+    assert (await client.request("GET", "/echo-size", content=b"x" * 100)).json() == {"size": 100}
+
+
+async def test_a_chunked_body_over_the_limit_through_http(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    before = await _count(session)
+    response = await client.post(
+        MESSAGES, content=_chunks(2 * MiB), headers={"Content-Type": "application/json"}
+    )
+    assert_problem(response, 413, "payload-too-large")
+    assert await _count(session) == before
+    query = {"query": "{ municipalities { slug } }", "padding": "x" * (2 * MiB)}
+    assert_problem(await client.post("/graphql", json=query), 413, "payload-too-large")
+
+
+async def test_a_body_within_the_limit_is_untouched(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """Padded to just under 1 MiB with whitespace: still a valid message, accepted."""
+    before = await _count(session)
+    raw = json.dumps(MESSAGE).encode()
+    raw = raw[:-1] + b" " * (MiB - len(raw)) + b"}"
+    assert len(raw) == MiB
+    response = await client.post(
+        MESSAGES, content=raw, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 201, response.text
+    assert await _count(session) == before + 1
+
+
+@pytest.fixture
+async def small_limits(
+    database: Database, connection: AsyncConnection
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with limits of 4 kB and 64 kB, to try both edges cheaply."""
+    settings = make_settings(database.url, max_body_bytes=4096, max_import_body_bytes=65536)
+
+    def session_factory() -> AsyncSession:
+        return AsyncSession(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+
+    app = create_app(settings, session_factory=session_factory)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+def _padded(stories: list[dict[str, Any]], size: int) -> bytes:
+    raw = json.dumps(stories).encode()
+    return raw[:-1] + b" " * (size - len(raw)) + b"]"
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+async def test_an_import_may_be_larger_than_other_bodies_up_to_its_own_limit(
+    small_limits: httpx.AsyncClient, auth: Any, chunked: bool
+) -> None:
+    client = small_limits
+    headers = {**auth("kemijarvi-comms"), "Content-Type": "application/json"}
+
+    async def post(raw: bytes) -> httpx.Response:
+        async def stream() -> AsyncIterator[bytes]:
+            for start in range(0, len(raw), 1000):
+                yield raw[start : start + 1000]
+
+        return await client.post(IMPORT, content=stream() if chunked else raw, headers=headers)
+
+    async def total() -> int:
+        listed = await client.get(f"{BASE}/stories", params={"status": "all"}, headers=headers)
+        count: int = listed.json()["total"]
+        return count
+
+    before = await total()
+    over = await post(_padded([story(1, 2)], 65537))
+    assert "65536 bytes" in assert_problem(over, 413, "payload-too-large")["detail"]
+    assert await total() == before
+    accepted = await post(_padded([story(1, 2)], 65536))  # over 4 kB, at 64 kB
+    assert accepted.status_code == 201, accepted.text
+    assert await total() == before + 1
+    csv = "section,item,platform,hashtag,metric,value\n" + "\n" * 65536
+    snapshot = await client.post(SNAPSHOTS, json={"quarter": "2030-Q3"}, headers=headers)
+    response = await client.post(
+        f"{SNAPSHOTS}/{snapshot.json()['id']}/import/csv",
+        content=csv.encode(),
+        headers={**headers, "Content-Type": "text/csv"},
+    )
+    assert_problem(response, 413, "payload-too-large")
+    message = json.dumps(MESSAGE).encode()
+    response = await client.post(
+        MESSAGES,
+        content=message[:-1] + b" " * (4097 - len(message)) + b"}",
+        headers={"Content-Type": "application/json"},
+    )
+    assert_problem(response, 413, "payload-too-large")
+
+
+async def test_an_import_between_the_two_default_limits_is_accepted(
+    client: httpx.AsyncClient, auth: Any
+) -> None:
+    """1.5 MB of stories: more than any other body may be, well within an import's 5 MB."""
+    stories = [story(n, 1 + n % 28, body="Elämää Kemijärvellä. " * 900) for n in range(80)]
+    raw = json.dumps(stories).encode()
+    assert MiB < len(raw) < 5 * MiB
+    response = await client.post(
+        IMPORT, content=raw, headers={**auth("kemijarvi-comms"), "Content-Type": "application/json"}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["imported"] == 80

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     # How many weeks ahead a weekly availability rule is expanded into slots.
     slot_rule_weeks: int = 8
     graphql_max_depth: int = 10
+    # Request bodies are refused with 413 past these sizes, as they stream; the larger
+    # one is for the import routes (stories, analytics), whose files are documented as
+    # up to 5 MB.
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    max_import_body_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
     migrations_dir: Path = PROJECT_ROOT / "migrations"
     log_sql: bool = False
 
