@@ -405,6 +405,18 @@ async def test_a_declared_length_over_the_limit_is_refused_without_reading_the_b
     assert await _count(session) == before
 
 
+async def test_a_browser_on_another_site_can_read_the_413(client: httpx.AsyncClient) -> None:
+    """BodyLimit sits inside CORS, so its answer carries the CORS headers."""
+    origin = "https://www.kemijarvi.fi"
+    response = await client.post(
+        MESSAGES,
+        content=b" " * (MiB + 1),
+        headers={"Origin": origin, "Content-Type": "application/json"},
+    )
+    assert_problem(response, 413, "payload-too-large")
+    assert response.headers["access-control-allow-origin"] == origin
+
+
 async def _chunks(total: int, chunk: int = 64 * 1024) -> AsyncIterator[bytes]:
     """A message whose text goes on and on, sent without Content-Length."""
     yield b'{"name": "Maija", "email": "maija@example.org", "consent": true, "text": "'
