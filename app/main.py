@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.api import metrics, problems, requestid
+from app.api.bodylimit import BodyLimit
 from app.api.caching import FastLane, PublicCache
 from app.api.observe import Observe
 from app.api.routes import (
@@ -142,6 +143,11 @@ def create_app(
     problems.install(app)
     app.add_middleware(FastLane, cache=app.state.cache)
     app.add_middleware(TextGuard)  # outside the FastLane: a cached path must not see NUL
+    app.add_middleware(  # outside every body reader: it counts before they buffer
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        max_import_bytes=settings.max_import_body_bytes,
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

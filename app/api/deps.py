@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
-from pydantic import AwareDatetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api.caching import PublicCache, TenantRef, etag_matches, make_etag
@@ -18,6 +17,7 @@ from app.core.errors import PreconditionFailed, PreconditionRequired, Unauthoriz
 from app.core.i18n import LANGUAGES, negotiate
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.core.security import TOKEN_VERSION_CLAIM, InvalidToken, decode_access_token
+from app.core.time import Instant
 from app.services import auth as auth_service
 from app.services.auth import Principal
 from app.services.content_version import BUMPED_KEYS
@@ -143,7 +143,7 @@ async def get_page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
     modified_since: Annotated[
-        AwareDatetime | None,
+        Instant | None,
         Query(description="Only items changed at or after this RFC 3339 time."),
     ] = None,
 ) -> PageParams:
@@ -152,6 +152,12 @@ async def get_page_params(
 
 
 Paging = Annotated[PageParams, Depends(get_page_params)]
+
+RevisionNumber = Annotated[
+    int,
+    # The column is an INTEGER: a larger number failed to bind on PostgreSQL (a 500).
+    Path(ge=1, le=2**31 - 1, description="The revision's number, from 1."),
+]
 
 
 def resource_etag(kind: str, resource_id: object, version: int, language: str | None) -> str:

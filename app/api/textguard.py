@@ -99,7 +99,8 @@ def _body_paths(scope: Scope, body: bytes) -> list[str]:
 
 
 async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
-    """The whole request body, and a `receive` that hands it on as if unread."""
+    """The whole request body, and a `receive` that hands it on as if unread. Bounded:
+    BodyLimit, outside this middleware, stops the reads at MAX_BODY_BYTES."""
     chunks = []
     last: Message = {"type": "http.request", "body": b"", "more_body": False}
     while True:

@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = 30
     graphql_max_directives: int = 50
     graphql_max_cost: int = 10_000  # a field counts once per item of each page it is in
+    # Request bodies are refused with 413 past these sizes, as they stream; the larger
+    # one is for the import routes (stories, analytics), whose files are documented as
+    # up to 5 MB.
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    max_import_body_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
     migrations_dir: Path = PROJECT_ROOT / "migrations"
     log_sql: bool = False
 

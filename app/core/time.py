@@ -1,9 +1,11 @@
 """Time: everything is stored as aware UTC; Europe/Helsinki is the municipal local zone."""
 
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+from annotated_types import Interval
+from pydantic import AfterValidator, AwareDatetime
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -47,6 +49,38 @@ class UTCDateTime(TypeDecorator[datetime]):
         if moment.tzinfo is None:
             return moment.replace(tzinfo=UTC)
         return moment.astimezone(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """An aware value in UTC, or ValueError (a 422 in a model) when UTC cannot hold it:
+    0001-01-01T00:00+14:00 is in year 0 in UTC, 9999-12-31T23:00-14:00 in year 10000,
+    and converting either raised OverflowError, a 500 wherever it happened."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range: in UTC it must be within the years 1 to 9999") from None
+
+
+def _representable_in_utc(value: datetime) -> datetime:
+    """The value unchanged if UTC can hold it; naive values pass, for whoever accepts
+    them says what they mean."""
+    if value.tzinfo is not None and value.utcoffset() is not None:
+        as_utc(value)
+    return value
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_representable_in_utc)]
+"""A time with an offset that has a UTC equivalent: the type of every time a client sends."""
+
+LooseInstant = Annotated[datetime, AfterValidator(_representable_in_utc)]
+"""As `Instant`, for the few inputs that explain a missing offset themselves."""
+
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+Day = Annotated[date, Interval(ge=FIRST_DAY, le=LAST_DAY)]
+"""A calendar day a client sends: wide enough for any plan, schedule or history kept
+here, narrow enough that a window of a few years around it, or its Helsinki midnight
+in UTC, stays within Python's years 1 to 9999 (at 9999-12-31 they raised OverflowError)."""
 
 
 def isoformat(value: datetime) -> str:

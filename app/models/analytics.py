@@ -31,7 +31,8 @@ def _quarter(value: str) -> str:
 Quarter = Annotated[
     str, AfterValidator(_quarter), PydanticField(examples=["2026-Q3"], max_length=7)
 ]
-Count = Annotated[int, PydanticField(ge=0, le=10**12)]
+MAX_COUNT = 10**12
+Count = Annotated[int, PydanticField(ge=0, le=MAX_COUNT)]
 
 
 def _platform(value: str) -> str:
@@ -119,7 +120,9 @@ class CustomMetric(BaseModel):
 
     key: Slug
     name: I18nText
-    value: float = PydanticField(ge=0)
+    # Finite: JSON's 1e400 reads as infinity, which was stored as null and then
+    # failed the snapshot's every read (a 500).
+    value: float = PydanticField(ge=0, le=MAX_COUNT, allow_inf_nan=False)
 
 
 class ImportRecord(BaseModel):

@@ -137,6 +137,10 @@ class Audience(BaseModel):
         return value
 
 
+# Finite: JSON's 1e400 reads as infinity, which was stored as null without a word.
+Figure = Annotated[float, PydanticField(ge=-(10**12), le=10**12, allow_inf_nan=False)]
+
+
 class PlanMetric(BaseModel):
     """A metric the plan is measured by, with a target per quarter or per year."""
 
@@ -146,8 +150,8 @@ class PlanMetric(BaseModel):
     name: I18nText
     unit: str | None = PydanticField(default=None, max_length=32)
     period: Literal["quarter", "year"] = "quarter"
-    baseline: float | None = None
-    target: float | None = None
+    baseline: Figure | None = None
+    target: Figure | None = None
     note: I18nLongText | None = None
 
 

@@ -13,7 +13,7 @@ from sqlmodel import Field, SQLModel
 
 from app.core.db import PydanticJSON
 from app.core.i18n import I18nLongText, I18nText
-from app.core.time import UTCDateTime
+from app.core.time import Day, LooseInstant, UTCDateTime
 from app.core.validation import HttpUrl
 from app.models.base import PatchModel, Timestamped, utc_field, uuid_pk
 from app.models.service_card import ServiceLanguage
@@ -139,8 +139,8 @@ class GuideCreate(BaseModel):
     user_email: str | None = PydanticField(
         default=None, description="The staff account (role guide) that may edit this profile"
     )
-    term_start: date | None = None
-    term_end: date | None = None
+    term_start: Day | None = None
+    term_end: Day | None = None
     status: GuideStatus = GuideStatus.proposed
 
     @model_validator(mode="after")
@@ -160,8 +160,8 @@ class GuideUpdate(PatchModel):
     expertise: list[ExpertiseTag] | None = PydanticField(default=None, max_length=30)
     modes: list[MeetingMode] | None = PydanticField(default=None, max_length=3)
     contacts: list[ContactDetail] | None = PydanticField(default=None, max_length=10)
-    term_start: date | None = None
-    term_end: date | None = None
+    term_start: Day | None = None
+    term_end: Day | None = None
 
 
 # Fields a guide may change on their own profile (the rest are the municipality's call).
@@ -179,8 +179,8 @@ class SuccessorIn(BaseModel):
 class SlotCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: LooseInstant
+    ends_at: LooseInstant
     modes: list[MeetingMode] = PydanticField(min_length=1, max_length=3)
     place: I18nText | None = None
 
@@ -207,8 +207,8 @@ class SlotRuleCreate(BaseModel):
     duration_minutes: Annotated[int, PydanticField(ge=10, le=480)]
     modes: list[MeetingMode] = PydanticField(min_length=1, max_length=3)
     place: I18nText | None = None
-    valid_from: date
-    valid_until: date
+    valid_from: Day
+    valid_until: Day
     on_nonexistent_time: Annotated[str, PydanticField(pattern=r"^(skip|shift)$")] = "skip"
 
     @model_validator(mode="after")

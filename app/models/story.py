@@ -4,7 +4,7 @@ social-media posts and staff-written stories, shown once moderated."""
 import re
 import unicodedata
 import uuid
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -16,7 +16,7 @@ from sqlmodel import Field, UniqueConstraint
 
 from app.core.db import PydanticJSON
 from app.core.i18n import ResponseMeta
-from app.core.time import HELSINKI, UTCDateTime
+from app.core.time import HELSINKI, UTCDateTime, as_utc
 from app.core.validation import HttpUrl
 from app.models.base import PatchModel, Timestamped, uuid_pk
 from app.models.service_card import ServiceLanguage
@@ -63,7 +63,7 @@ def _published(value: Any) -> Any:
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("give a time with an offset, e.g. 2026-05-04T10:00:00+03:00")
-    return value.astimezone(UTC)
+    return as_utc(value)
 
 
 StoryHashtag = Annotated[str, AfterValidator(normalize_hashtag)]

@@ -12,7 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from app.core.errors import FieldProblem, ValidationFailed
 from app.core.validation import Hashtag
-from app.models.analytics import PageViews, Platform, SearchTerm, SocialFigure
+from app.models.analytics import MAX_COUNT, PageViews, Platform, SearchTerm, SocialFigure
 
 IMPORT_REJECTED = "import-rejected"
 TOP_N = 20
@@ -48,16 +48,18 @@ class _Problems:
 
 
 def _count(value: Any) -> int | None:
-    """A GA4 metric value (a string) as a whole number ≥ 0, else None."""
+    """A GA4 metric value (a string) as a whole number 0 to MAX_COUNT, else None: a
+    larger one failed the snapshot's own validation later, as a 500."""
     if isinstance(value, bool):
         return None
+    number: int | None = None
     if isinstance(value, int):
-        return value if value >= 0 else None
-    if isinstance(value, float) and value.is_integer() and value >= 0:
-        return int(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*\d{1,15}(\.0+)?\s*", value):
-        return int(float(value))
-    return None
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and re.fullmatch(r"\s*\d{1,15}(\.0+)?\s*", value):
+        number = int(float(value))
+    return number if number is not None and 0 <= number <= MAX_COUNT else None
 
 
 def _names(headers: Any, where: str, problems: _Problems) -> list[str] | None:
@@ -161,7 +163,7 @@ def _ga4_report(report: Any, where: str, problems: _Problems, sections: Sections
             if value is None:
                 problems.add(
                     f"{at}.metricValues[{index}].value",
-                    f"{metrics[index]} must be a whole number ≥ 0",
+                    f"{metrics[index]} must be a whole number from 0 to {MAX_COUNT}",
                     "number",
                 )
                 continue
@@ -172,20 +174,34 @@ def _ga4_report(report: Any, where: str, problems: _Problems, sections: Sections
         totals = parsed[0][1] if parsed else dict.fromkeys(columns, 0)
         sections.update(totals)
     elif kind == "pages":
-        sections["top_pages"] = _top(parsed, lambda path, n: PageViews(path=path, views=n))
+        sections["top_pages"] = _top(
+            parsed, lambda path, n: PageViews(path=path, views=n), problems, f"{where}.rows"
+        )
     else:
         terms = [(term, v) for term, v in parsed if term not in ("(not set)", "(other)")]
-        sections["top_search_terms"] = _top(terms, lambda term, n: SearchTerm(term=term, count=n))
+        sections["top_search_terms"] = _top(
+            terms, lambda term, n: SearchTerm(term=term, count=n), problems, f"{where}.rows"
+        )
     return len(rows)
 
 
-def _top(parsed: list[tuple[str, dict[str, int]]], make: Callable[[str, int], Any]) -> list[Any]:
-    """The TOP_N largest, summing repeats (GA4 can list a path twice across hosts)."""
+def _top(
+    parsed: list[tuple[str, dict[str, int]]],
+    make: Callable[[str, int], Any],
+    problems: _Problems,
+    where: str,
+) -> list[Any]:
+    """The TOP_N largest, summing repeats (GA4 can list a path twice across hosts); a
+    sum past MAX_COUNT is a problem with the file (and capped so that `make` accepts it
+    until the file is refused)."""
     totals: dict[str, int] = {}
     for label, values in parsed:
         totals[label] = totals.get(label, 0) + values["count"]
+    for label, total in totals.items():
+        if total > MAX_COUNT:
+            problems.add(where, f"the rows of {label[:200]!r} add up to more than {MAX_COUNT}")
     ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:TOP_N]
-    return [make(label, count) for label, count in ranked]
+    return [make(label, min(count, MAX_COUNT)) for label, count in ranked]
 
 
 def parse_ga4(body: Any) -> tuple[Sections, int]:
@@ -290,17 +306,24 @@ def parse_csv(raw: bytes) -> tuple[Sections, int]:
     sections.update(website)
     if pages:
         sections["top_pages"] = _top(
-            [(p, {"count": n}) for p, n in pages.items()], lambda p, n: PageViews(path=p, views=n)
+            [(p, {"count": n}) for p, n in pages.items()],
+            lambda p, n: PageViews(path=p, views=n),
+            problems,
+            "body",
         )
     if terms:
         sections["top_search_terms"] = _top(
-            [(t, {"count": n}) for t, n in terms.items()], lambda t, n: SearchTerm(term=t, count=n)
+            [(t, {"count": n}) for t, n in terms.items()],
+            lambda t, n: SearchTerm(term=t, count=n),
+            problems,
+            "body",
         )
     if social:
         sections["social"] = [
             SocialFigure(platform=platform, hashtag=hashtag, **measures)
             for (platform, hashtag), measures in social.items()
         ]
+    problems.raise_if_any("CSV file")
     return sections, count
 
 
@@ -326,8 +349,8 @@ def _csv_row(
     if metric not in CSV_METRICS[section]:
         bad("metric", f"for {section}: one of {', '.join(CSV_METRICS[section])}", "unknown")
     value = cells["value"].replace(" ", "")
-    if not re.fullmatch(r"\d{1,15}", value):
-        bad("value", "a whole number ≥ 0", "number")
+    if not re.fullmatch(r"\d{1,15}", value) or int(value) > MAX_COUNT:
+        bad("value", f"a whole number from 0 to {MAX_COUNT}", "number")
     item, platform, hashtag = cells["item"], cells["platform"], cells["hashtag"]
     if section in ("top_page", "search_term"):
         if not item or len(item) > (2000 if section == "top_page" else 200):

@@ -63,6 +63,8 @@ NAMESPACE = uuid.UUID("386dbadc-6e20-4c1e-90b3-d5ee417c41b1")
 EXPORTED_KINDS = frozenset({EntryKind.provider.value, EntryKind.service.value})
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 100
+# Far beyond any export (100 million services at the largest page size).
+MAX_PAGE = 1_000_000
 
 Object = dict[str, Any]
 

@@ -21,6 +21,7 @@ from app.api.deps import (
 )
 from app.api.documents import localize_texts
 from app.api.schemas import Collection, problems, send
+from app.core.time import Day
 from app.models.comms_plan import (
     ApproveIn,
     CalendarPublic,
@@ -386,11 +387,11 @@ async def comms_plan_history(
 
 
 FromDate = Annotated[
-    date | None,
+    Day | None,
     Query(alias="from", description="First day (Helsinki), default 1 January of the plan year."),
 ]
 ToDate = Annotated[
-    date | None, Query(description="Last day, inclusive; default 31 December of the plan year.")
+    Day | None, Query(description="Last day, inclusive; default 31 December of the plan year.")
 ]
 
 

@@ -25,7 +25,11 @@ HsdsLang = Annotated[
         json_schema_extra={"enum": list(LANGUAGES)},
     ),
 ]
-PageNumber = Annotated[int, Query(ge=1, description="Page number, from 1.")]
+PageNumber = Annotated[
+    int,
+    # Unbounded, a page number past 2**64 was a 500 when the encoder echoed it back.
+    Query(ge=1, le=hsds.MAX_PAGE, description="Page number, from 1."),
+]
 PerPage = Annotated[
     int,
     Query(ge=1, le=hsds.MAX_PER_PAGE, description="Number of results in one page."),

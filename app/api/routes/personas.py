@@ -5,7 +5,6 @@ import time
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, status
-from pydantic import AwareDatetime
 from starlette.responses import Response
 
 from app.api.caching import Body, json_body
@@ -15,6 +14,7 @@ from app.api.deps import (
     IfMatch,
     Lang,
     MunicipalityDep,
+    RevisionNumber,
     SessionDep,
     check_if_match,
     resource_etag,
@@ -23,6 +23,7 @@ from app.api.documents import localize_texts
 from app.api.schemas import Collection, problems, send
 from app.core.errors import NotFound
 from app.core.i18n import localize_document
+from app.core.time import Instant
 from app.models.persona import (
     PERSONA_LIST_FIELDS,
     ContentRevisionPublic,
@@ -90,7 +91,7 @@ async def list_personas(
     cache: CacheDep,
     lang: Lang,
     modified_since: Annotated[
-        AwareDatetime | None, Query(description="Only personas changed at or after this time.")
+        Instant | None, Query(description="Only personas changed at or after this time.")
     ] = None,
 ) -> Response:
     """Who moves here: each segment's persona (who they are, why they come, dreams,
@@ -304,12 +305,12 @@ async def list_persona_revisions(
 @router.post(
     "/personas/{key}/revisions/{number}/restore",
     response_model=PersonaPublic,
-    responses=problems(401, 403, 404, 412),
+    responses=problems(401, 403, 404, 412, 422),
     summary="Restore an earlier revision of a persona",
 )
 async def restore_persona_revision(
     key: PersonaPath,
-    number: int,
+    number: RevisionNumber,
     municipality: MunicipalityDep,
     session: SessionDep,
     principal: CurrentPrincipal,

@@ -15,6 +15,7 @@ from app.api.deps import (
     MunicipalityDep,
     OptionalPrincipal,
     Paging,
+    RevisionNumber,
     SessionDep,
     SettingsDep,
     check_if_match,
@@ -418,7 +419,7 @@ async def list_service_card_revisions(
 )
 async def restore_service_card_revision(
     card_id: uuid.UUID,
-    number: int,
+    number: RevisionNumber,
     municipality: MunicipalityDep,
     session: SessionDep,
     principal: CurrentPrincipal,
