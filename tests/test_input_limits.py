@@ -580,3 +580,30 @@ async def test_an_import_between_the_two_default_limits_is_accepted(
     )
     assert response.status_code == 201, response.text
     assert response.json()["imported"] == 80
+
+
+async def test_a_deeply_nested_body_with_nul_is_a_422_not_a_500(
+    client: httpx.AsyncClient,
+) -> None:
+    """The NUL guard walked bodies recursively: 1 000 levels ran out of Python's
+    recursion limit and the request was a 500."""
+    body = '{"a":' * 1000 + '"\\u0000"' + "}" * 1000
+    response = await client.post(
+        "/api/v1/municipalities/kemijarvi/messages",
+        content=body,
+        headers={"Content-Type": "application/json"},
+    )
+    problem = assert_problem(response, 422, "validation-failed")
+    assert problem["errors"][0]["field"].startswith("body.a.a.a")
+
+
+@pytest.mark.parametrize("value", ["0.5", "1700000000", "-1", "1e9"])
+async def test_modified_since_is_a_time_not_a_number(client: httpx.AsyncClient, value: str) -> None:
+    """Pydantic took numbers for seconds since 1970 (schemathesis found `?modified_since=0.5`
+    answered 200): the contract is RFC 3339 with an offset."""
+    for path in ("service-cards", "roadmap/reviews", "stories"):
+        response = await client.get(
+            f"/api/v1/municipalities/kemijarvi/{path}", params={"modified_since": value}
+        )
+        problem = assert_problem(response, 422, "validation-failed")
+        assert problem["errors"][0]["field"] == "query.modified_since"

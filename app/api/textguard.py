@@ -26,19 +26,26 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def _nul_paths(value: Any, where: str) -> Iterator[str]:
-    """Where in a parsed JSON document a key or a string holds NUL."""
-    if isinstance(value, str):
-        if NUL in value:
-            yield where
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if NUL in key:
+    """Where in a parsed JSON document a key or a string holds NUL, in document order.
+
+    Walked with a stack of its own, not by recursion: a body nested a thousand levels
+    deep (the JSON parser allows it) ran out of Python's recursion limit here, a 500."""
+    stack: list[tuple[Any, str]] = [(value, where)]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, str):
+            if NUL in value:
                 yield where
-            else:
-                yield from _nul_paths(item, f"{where}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _nul_paths(item, f"{where}[{index}]")
+        elif isinstance(value, dict):
+            children: list[tuple[Any, str]] = []
+            for key, item in value.items():
+                if NUL in key:
+                    children.append((NUL, where))  # reported here, in its turn
+                else:
+                    children.append((item, f"{where}.{key}"))
+            stack.extend(reversed(children))
+        elif isinstance(value, list):
+            stack.extend(reversed([(item, f"{where}[{i}]") for i, item in enumerate(value)]))
 
 
 def _form_paths(raw: bytes, prefix: str) -> list[str]:

@@ -1,11 +1,12 @@
 """Time: everything is stored as aware UTC; Europe/Helsinki is the municipal local zone."""
 
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from annotated_types import Interval
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -69,10 +70,28 @@ def _representable_in_utc(value: datetime) -> datetime:
     return value
 
 
-Instant = Annotated[AwareDatetime, AfterValidator(_representable_in_utc)]
+def _written_as_a_time(value: Any) -> Any:
+    """Refuse a number where a time is expected. Pydantic reads `1700000000` or `0.5` as
+    seconds since 1970, so `?modified_since=0.5` was taken for 1970-01-01T00:00:00.5Z;
+    the contract is RFC 3339, and a number is far more likely a client's mistake."""
+    number = isinstance(value, int | float) or (
+        isinstance(value, str) and _NUMBER.fullmatch(value.strip()) is not None
+    )
+    if number:
+        raise ValueError("must be an RFC 3339 time with an offset, e.g. 2026-05-01T09:00:00+03:00")
+    return value
+
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+Instant = Annotated[
+    AwareDatetime, BeforeValidator(_written_as_a_time), AfterValidator(_representable_in_utc)
+]
 """A time with an offset that has a UTC equivalent: the type of every time a client sends."""
 
-LooseInstant = Annotated[datetime, AfterValidator(_representable_in_utc)]
+LooseInstant = Annotated[
+    datetime, BeforeValidator(_written_as_a_time), AfterValidator(_representable_in_utc)
+]
 """As `Instant`, for the few inputs that explain a missing offset themselves."""
 
 FIRST_DAY = date(1900, 1, 1)
