@@ -22,7 +22,7 @@ from app.core.pagination import (
     encode_cursor,
     keyset_page,
 )
-from app.core.time import HELSINKI, utcnow
+from app.core.time import HELSINKI, as_utc, utcnow
 from app.models.booking import ACTIVE_STATUSES, Booking
 from app.models.guide import (
     SELF_EDITABLE,
@@ -579,3 +579,44 @@ async def get_slot(
     if slot is None or slot.municipality_id != municipality_id:
         raise NotFound("No such slot.")
     return slot
+
+
+MAX_WINDOW = timedelta(days=92)
+DEFAULT_WINDOW = timedelta(days=31)
+LAST_DEFAULT_START = datetime.max.replace(tzinfo=UTC) - DEFAULT_WINDOW
+
+
+def slot_window(
+    from_: datetime | None, to: datetime | None, *, prefix: str = ""
+) -> tuple[datetime, datetime]:
+    """The window of free slots asked for, or a 422 naming what is wrong with it; REST
+    names its parameters `query.from`, GraphQL its arguments `from`."""
+    naive = [
+        FieldProblem(name, "needs an offset, e.g. +03:00 or Z")
+        for name, value in ((f"{prefix}from", from_), (f"{prefix}to", to))
+        if value is not None and value.tzinfo is None
+    ]
+    if naive:
+        raise ValidationFailed("Invalid time window.", errors=naive)
+    for name, value in ((f"{prefix}from", from_), (f"{prefix}to", to)):
+        if value is not None:
+            try:  # REST's parameter types check this already; GraphQL's scalars do not
+                as_utc(value)
+            except ValueError as error:
+                raise ValidationFailed(
+                    "Invalid time window.", errors=[FieldProblem(name, str(error))]
+                ) from error
+    # In UTC the default window can only overflow past year 9999; refused before it does.
+    start = from_.astimezone(UTC) if from_ else utcnow()
+    problem = None
+    if to is None and start > LAST_DEFAULT_START:
+        problem = FieldProblem(f"{prefix}from", "too late for the default window; send `to`")
+    else:
+        end = to or start + DEFAULT_WINDOW
+        if end - start > MAX_WINDOW:
+            problem = FieldProblem(f"{prefix}to", "the window is at most 92 days")
+        elif end <= start:
+            problem = FieldProblem(f"{prefix}to", "must be after from")
+    if problem:
+        raise ValidationFailed("Invalid time window.", errors=[problem])
+    return start, end

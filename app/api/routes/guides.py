@@ -2,7 +2,6 @@
 
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
@@ -23,10 +22,10 @@ from app.api.deps import (
     resource_etag,
 )
 from app.api.schemas import problems, send
-from app.core.errors import FieldProblem, Forbidden, NotFound, ValidationFailed
+from app.core.errors import Forbidden, NotFound
 from app.core.i18n import localize_document
 from app.core.security import calendar_feed_token, calendar_feed_token_matches
-from app.core.time import LooseInstant, utcnow
+from app.core.time import LooseInstant
 from app.models.guide import (
     Guide,
     GuideCreate,
@@ -47,9 +46,6 @@ router = APIRouter(prefix="/municipalities/{slug}", tags=["guides"])
 
 TEXT_KEYS = frozenset({"bio", "place"})
 ADMINS = (Role.municipality_admin,)
-MAX_WINDOW = timedelta(days=92)
-DEFAULT_WINDOW = timedelta(days=31)
-LAST_DEFAULT_START = datetime.max.replace(tzinfo=UTC) - DEFAULT_WINDOW
 
 
 def _is_staff(principal: Principal | None, municipality_id: uuid.UUID) -> bool:
@@ -369,32 +365,6 @@ async def delete_slot(
     return Response(status_code=204)
 
 
-def _slot_window(from_: datetime | None, to: datetime | None) -> tuple[datetime, datetime]:
-    """The window asked for, or a 422 naming what is wrong with it."""
-    naive = [
-        FieldProblem(name, "needs an offset, e.g. +03:00 or Z")
-        for name, value in (("query.from", from_), ("query.to", to))
-        if value is not None and value.tzinfo is None
-    ]
-    if naive:
-        raise ValidationFailed("Invalid time window.", errors=naive)
-    # In UTC (which the parameters' validation guarantees exists) the default window
-    # can only overflow past year 9999; that is refused before it does.
-    start = from_.astimezone(UTC) if from_ else utcnow()
-    problem = None
-    if to is None and start > LAST_DEFAULT_START:
-        problem = FieldProblem("query.from", "too late for the default window; send `to`")
-    else:
-        end = to or start + DEFAULT_WINDOW
-        if end - start > MAX_WINDOW:
-            problem = FieldProblem("query.to", "the window is at most 92 days")
-        elif end <= start:
-            problem = FieldProblem("query.to", "must be after from")
-    if problem:
-        raise ValidationFailed("Invalid time window.", errors=[problem])
-    return start, end
-
-
 @router.get("/slots", responses=problems(404, 422), summary="Free slots")
 async def list_slots(
     request: Request,
@@ -412,7 +382,7 @@ async def list_slots(
     offset, a page at a time. The window defaults to the coming 31 days and is at most 92
     days; `modified_since` keeps the slots published since then (a booked slot simply
     leaves the list)."""
-    start, end = _slot_window(from_, to)
+    start, end = guide_service.slot_window(from_, to, prefix="query.")
 
     async def build(etag: str) -> Body:
         page = await guide_service.free_slot_page(

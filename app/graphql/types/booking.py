@@ -1,7 +1,7 @@
 """GraphQL for guides, free slots and bookings: the same services and problem codes as REST."""
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
@@ -11,7 +11,6 @@ from strawberry.types import Info
 from app.core.errors import NotFound, ValidationFailed, from_pydantic
 from app.core.pagination import DEFAULT_LIMIT
 from app.core.ratelimit import enforce
-from app.core.time import utcnow
 from app.graphql.paging import page_size
 from app.graphql.types.common import Lang, Translations
 from app.models.booking import BookingCreate
@@ -213,10 +212,7 @@ class BookingQueries:
     ) -> SlotConnection:
         limit = page_size(first)
         ref = await info.context.cache.tenant(info.context.session, municipality)
-        start = from_ or utcnow()
-        end = to or start + timedelta(days=31)
-        if start.tzinfo is None or end.tzinfo is None or end - start > timedelta(days=92):
-            raise ValidationFailed("from and to need offsets and span at most 92 days.")
+        start, end = guide_service.slot_window(from_, to)
         page = await guide_service.free_slot_page(
             session=info.context.session,
             municipality_id=ref.id,
