@@ -344,3 +344,13 @@ async def test_spoofed_addresses_get_no_fresh_attempts_under_settle_serve(
         statuses = await spoofed_attempts(client, 15)
     limit = database.settings.login_rate_limit_per_minute
     assert statuses == [401] * limit + [429] * (15 - limit)
+
+
+@pytest.mark.parametrize("field", ["username", "password"])
+async def test_sign_in_fields_are_bounded(client: httpx.AsyncClient, field: str) -> None:
+    """The username went into a rate-limit key unbounded (a 1 MB one grew the limiter's
+    store by a megabyte a request)."""
+    form = {"username": "someone@example.org", "password": "x" * 20, field: "a" * 5000}
+    response = await client.post("/api/v1/auth/token", data=form)
+    problem = assert_problem(response, 422, "validation-failed")
+    assert problem["errors"][0]["field"] == f"body.{field}"

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from starlette.responses import Response
 
@@ -18,6 +18,33 @@ from app.services import user as user_service
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
+class SignInForm(OAuth2PasswordRequestForm):
+    """The OAuth2 password form with bounded fields: the username becomes part of a
+    rate-limit key (in memory or Redis), so an unbounded one let a client grow that store
+    by megabytes a request; no email is longer than 320 characters."""
+
+    def __init__(
+        self,
+        *,
+        username: Annotated[str, Form(max_length=320)],
+        password: Annotated[str, Form(max_length=1024, json_schema_extra={"format": "password"})],
+        grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+        scope: Annotated[str, Form(max_length=1000)] = "",
+        client_id: Annotated[str | None, Form(max_length=200)] = None,
+        client_secret: Annotated[
+            str | None, Form(max_length=200, json_schema_extra={"format": "password"})
+        ] = None,
+    ) -> None:
+        super().__init__(
+            grant_type=grant_type,
+            username=username,
+            password=password,
+            scope=scope,
+            client_id=client_id,
+            client_secret=client_secret,
+        )
+
+
 @router.post(
     "/token",
     response_model=TokenResponse,
@@ -26,7 +53,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 )
 async def issue_token(
     request: Request,
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[SignInForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
 ) -> Response:
