@@ -607,3 +607,18 @@ async def test_modified_since_is_a_time_not_a_number(client: httpx.AsyncClient, 
         )
         problem = assert_problem(response, 422, "validation-failed")
         assert problem["errors"][0]["field"] == "query.modified_since"
+
+
+async def test_a_calendar_day_is_a_date_not_a_number(client: httpx.AsyncClient, auth: Any) -> None:
+    """`?from=0` was read as 1970-01-01 (schemathesis, negative_data_rejection)."""
+    plans = await client.get(
+        "/api/v1/municipalities/kemijarvi/comms-plans", headers=auth("kemijarvi-comms")
+    )
+    plan_id = plans.json()["items"][0]["id"]
+    response = await client.get(
+        f"/api/v1/municipalities/kemijarvi/comms-plans/{plan_id}/calendar",
+        params={"from": "0"},
+        headers=auth("kemijarvi-comms"),
+    )
+    problem = assert_problem(response, 422, "validation-failed")
+    assert problem["errors"][0]["field"] == "query.from"

@@ -78,7 +78,9 @@ def _written_as_a_time(value: Any) -> Any:
         isinstance(value, str) and _NUMBER.fullmatch(value.strip()) is not None
     )
     if number:
-        raise ValueError("must be an RFC 3339 time with an offset, e.g. 2026-05-01T09:00:00+03:00")
+        raise ValueError(
+            "must be written as RFC 3339, e.g. 2026-05-01 or 2026-05-01T09:00:00+03:00"
+        )
     return value
 
 
@@ -96,7 +98,7 @@ LooseInstant = Annotated[
 
 FIRST_DAY = date(1900, 1, 1)
 LAST_DAY = date(2999, 12, 31)
-Day = Annotated[date, Interval(ge=FIRST_DAY, le=LAST_DAY)]
+Day = Annotated[date, BeforeValidator(_written_as_a_time), Interval(ge=FIRST_DAY, le=LAST_DAY)]
 """A calendar day a client sends: wide enough for any plan, schedule or history kept
 here, narrow enough that a window of a few years around it, or its Helsinki midnight
 in UTC, stays within Python's years 1 to 9999 (at 9999-12-31 they raised OverflowError)."""
