@@ -113,7 +113,12 @@ async def _worker_async(once: bool) -> int:
     import signal
 
     from app.core.db import create_engine, create_session_factory
-    from app.services.mailer import deliver_due, enqueue_reminders, run_worker
+    from app.services.mailer import (
+        deliver_due,
+        enqueue_reminders,
+        enqueue_term_endings,
+        run_worker,
+    )
 
     settings = get_settings()
     engine = create_engine(settings.database_url)
@@ -121,8 +126,11 @@ async def _worker_async(once: bool) -> int:
     try:
         if once:
             reminded = await enqueue_reminders(session_factory=session_factory, settings=settings)
+            terms = await enqueue_term_endings(session_factory=session_factory, settings=settings)
             sent = await deliver_due(session_factory=session_factory, settings=settings)
-            print(f"reminders enqueued: {reminded}; emails sent: {sent}")
+            print(
+                f"reminders enqueued: {reminded}; term-ending notices: {terms}; emails sent: {sent}"
+            )
             return 0
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -20,9 +20,14 @@ from app.models.service_card import ServiceLanguage
 
 
 class GuideStatus(StrEnum):
+    """`status` as stored is the municipality's decision; what is shown follows the term's
+    dates too (see `app.services.guide.effective_status`): an active guide whose term has
+    passed is `ended`, a confirmed successor whose term has not begun is `upcoming`."""
+
     proposed = "proposed"
     active = "active"
     ended = "ended"
+    upcoming = "upcoming"
 
 
 class GuideKind(StrEnum):
@@ -145,6 +150,8 @@ class GuideCreate(BaseModel):
 
     @model_validator(mode="after")
     def _term_order(self) -> "GuideCreate":
+        if self.status == GuideStatus.upcoming:
+            raise ValueError("status upcoming follows from term_start; send active")
         if self.term_start and self.term_end and self.term_end <= self.term_start:
             raise ValueError("term_end must be after term_start")
         return self

@@ -48,6 +48,55 @@ Document = dict[str, Any]
 # ---- guides ------------------------------------------------------------------------------
 
 
+def today() -> date:
+    """The date in Kemijärvi: terms start and end on Finnish calendar days."""
+    return utcnow().astimezone(HELSINKI).date()
+
+
+def effective_status(guide: Guide, day: date | None = None) -> GuideStatus:
+    """What the guide is on `day`: a term is one year (seed p. 28), so an active guide
+    whose term has ended is `ended` and a confirmed successor whose term has not begun is
+    `upcoming`, whatever the stored status says. The term runs from term_start up to
+    (not including) term_end, the day the successor's term starts."""
+    day = day or today()
+    status = GuideStatus(guide.status)
+    if status != GuideStatus.active:
+        return status
+    if guide.term_end is not None and guide.term_end <= day:
+        return GuideStatus.ended
+    if guide.term_start is not None and guide.term_start > day:
+        return GuideStatus.upcoming
+    return GuideStatus.active
+
+
+def active_clause(day: date | None = None) -> Any:
+    """SQL for "an active guide on `day`" (the dates decide, as in `effective_status`)."""
+    return status_clause((GuideStatus.active,), day)
+
+
+def status_clause(statuses: tuple[str, ...], day: date | None = None) -> Any:
+    """SQL for guides whose effective status on `day` is one of `statuses`."""
+    day = day or today()
+    stored = col(Guide.status)
+    started = or_(col(Guide.term_start).is_(None), col(Guide.term_start) <= day)
+    running = or_(col(Guide.term_end).is_(None), col(Guide.term_end) > day)
+    parts = []
+    if GuideStatus.active in statuses:
+        parts.append(and_(stored == GuideStatus.active, started, running))
+    if GuideStatus.upcoming in statuses:
+        parts.append(and_(stored == GuideStatus.active, col(Guide.term_start) > day, running))
+    if GuideStatus.ended in statuses:
+        parts.append(
+            or_(
+                stored == GuideStatus.ended,
+                and_(stored == GuideStatus.active, col(Guide.term_end) <= day),
+            )
+        )
+    if GuideStatus.proposed in statuses:
+        parts.append(stored == GuideStatus.proposed)
+    return or_(*parts) if parts else stored.is_(None)
+
+
 def public_document(guide: Guide) -> Document:
     """What anyone may see of a guide: public contact details only."""
     return {
@@ -60,7 +109,7 @@ def public_document(guide: Guide) -> Document:
         "expertise": list(guide.expertise),
         "modes": list(guide.modes),
         "contacts": [{"kind": c.kind, "value": c.value} for c in guide.contacts if c.public],
-        "status": guide.status,
+        "status": effective_status(guide),
         "term_end": guide.term_end,
         "revision": guide.version,
     }
@@ -97,7 +146,7 @@ async def list_page(
     """Guides by name; the directory shows active ones, filtered as a mover chooses."""
     dialect = session.get_bind().dialect.name
     statement = select(Guide).where(
-        col(Guide.municipality_id) == municipality_id, col(Guide.status).in_(filters.statuses)
+        col(Guide.municipality_id) == municipality_id, status_clause(filters.statuses)
     )
     if filters.language:
         statement = statement.where(json_array_contains(Guide.languages, filters.language, dialect))
@@ -219,20 +268,24 @@ _TRANSITIONS = {
     GuideStatus.proposed: {GuideStatus.active, GuideStatus.ended},
     GuideStatus.active: {GuideStatus.ended},
     GuideStatus.ended: set(),
+    GuideStatus.upcoming: {GuideStatus.ended},
 }
 
 
 async def set_status(*, session: AsyncSession, guide: Guide, status: GuideStatus) -> Guide:
     """proposed → active → ended; activating starts a one-year term unless one is set."""
-    if status not in _TRANSITIONS[GuideStatus(guide.status)]:
-        raise Conflict(f"A {guide.status} guide cannot become {status}.", code="invalid-transition")
+    current = effective_status(guide)
+    if status not in _TRANSITIONS[current]:
+        raise Conflict(f"A {current} guide cannot become {status}.", code="invalid-transition")
     guide.status = status
-    today = utcnow().astimezone(HELSINKI).date()
+    day = today()
     if status == GuideStatus.active and guide.term_start is None:
-        guide.term_start = today
-        guide.term_end = today + TERM
+        guide.term_start = day
+        guide.term_end = day + TERM
     if status == GuideStatus.ended:
-        guide.term_end = min(guide.term_end or today, today)
+        guide.term_end = min(guide.term_end or day, day)
+        if guide.term_start is not None and guide.term_start >= guide.term_end:
+            guide.term_start = None  # withdrawn before the term began
     guide.updated_at = utcnow()
     guide.version += 1
     await session.flush()
@@ -248,12 +301,12 @@ async def nominate_successor(
         guide.municipality_id, Role.municipality_admin
     ):
         raise Forbidden("Only the guide themself or an admin nominates a successor.")
-    if guide.status != GuideStatus.active:
+    if effective_status(guide) != GuideStatus.active:
         raise Conflict("Only an active guide nominates a successor.", code="invalid-transition")
     successor = await get(
         session=session, municipality_id=guide.municipality_id, guide_id=successor_id
     )
-    if successor.id == guide.id or successor.status == GuideStatus.ended:
+    if successor.id == guide.id or effective_status(successor) == GuideStatus.ended:
         raise ValidationFailed(
             "The successor must be another guide who has not ended.",
             errors=[FieldProblem("body.successor_id", "not a possible successor")],
@@ -373,7 +426,7 @@ def _free_slot_rows(
             col(Slot.municipality_id) == municipality_id,
             col(Slot.starts_at) >= max(start, utcnow()),
             col(Slot.starts_at) < end,
-            col(Guide.status) == GuideStatus.active,
+            active_clause(),
             col(Slot.id).not_in(taken),
         )
     )
@@ -516,8 +569,7 @@ async def add_rule(
     session.add(rule)
     await session.flush()
     expansion = Expansion(rule=rule)
-    today = utcnow().astimezone(HELSINKI).date()
-    horizon = min(data.valid_until, max(today, data.valid_from) + timedelta(weeks=weeks))
+    horizon = min(data.valid_until, max(today(), data.valid_from) + timedelta(weeks=weeks))
     day = data.valid_from + timedelta(days=(data.weekday - data.valid_from.weekday()) % 7)
     while day <= horizon:
         starts, note = wall_clock(day, data)

@@ -16,7 +16,7 @@ from app.core.db import JSONType, execute, json_array_contains
 from app.core.errors import NotFound
 from app.core.time import utcnow
 from app.models.booking import INFO_PACKAGE_TOPICS
-from app.models.guide import Guide, GuideStatus, MeetingMode, Slot
+from app.models.guide import Guide, MeetingMode, Slot
 from app.models.landing import (
     LANDING_CONFIG_FIELDS,
     ContactWayKind,
@@ -193,7 +193,7 @@ def _soonest_free(municipality_id: uuid.UUID, mode: MeetingMode, dialect: str) -
         .join(Guide, col(Guide.id) == col(Slot.guide_id))
         .where(
             col(Slot.id).in_(guide_service._free_slots(municipality_id)),
-            col(Guide.status) == GuideStatus.active,
+            guide_service.active_clause(),
             json_array_contains(Slot.modes, mode.value, dialect),
         )
         .scalar_subquery()
@@ -240,7 +240,7 @@ async def featured_guides(
             sa_select(Guide, has_free)
             .where(
                 col(Guide.municipality_id) == municipality_id,
-                col(Guide.status) == GuideStatus.active,
+                guide_service.active_clause(),
             )
             .order_by(has_free.desc(), col(Guide.display_name), col(Guide.id))
             .limit(limit),

@@ -136,7 +136,7 @@ async def get_guide(
     )
     own = principal is not None and guide_service.may_edit_profile(principal, guide)
     staff = own or _is_staff(principal, municipality.id)
-    if not staff and guide.status != GuideStatus.active:
+    if not staff and guide_service.effective_status(guide) != GuideStatus.active:
         raise NotFound("No such guide.")
     return send(_guide_body(guide, lang, staff=staff))
 
