@@ -144,12 +144,24 @@ async def test_featured_guides_are_public_profiles_with_free_slots_first(
     assert "+358401112223" not in page.text  # private contact details never shown
 
 
+TRAVEL_AGENCY = "#tuhannenjayhdentyönmatkatoimisto"
+STORIES_TAG = "#tuhannenjayhdentyöntarinat"
+
+
 async def test_the_three_newest_approved_stories_are_shown(
     client: httpx.AsyncClient, auth: Any
 ) -> None:
-    await import_stories(client, auth, [story(n, n) for n in range(1, 6)])
+    """Only stories under the model's stories hashtags (both are seeded) fill the feed:
+    a newer #visitlapland post does not."""
+    settings = (await client.get(f"{BASE}/landing-config", headers=auth("kemijarvi-editor"))).json()
+    assert settings["story_hashtags"] == [TRAVEL_AGENCY, STORIES_TAG]
+    tags = [TRAVEL_AGENCY, STORIES_TAG]
+    await import_stories(client, auth, [story(n, n, hashtags=[tags[n % 2]]) for n in range(1, 6)])
+    await import_stories(client, auth, [story(7, 20, hashtags=["#visitlapland"])])
     pending = await client.post(
-        f"{BASE}/stories", json=story(9, 28), headers=auth("kemijarvi-editor")
+        f"{BASE}/stories",
+        json=story(9, 28, hashtags=[TRAVEL_AGENCY]),
+        headers=auth("kemijarvi-editor"),
     )
     assert pending.status_code == 201
     stories = (await client.get(LANDING)).json()["stories"]
@@ -201,7 +213,9 @@ async def test_unrelated_writes_keep_the_landing_warm_and_a_story_approval_refre
         headers=auth("posio-admin"),
     )
     pending = await client.post(
-        f"{BASE}/stories", json=story(1, 3), headers=auth("kemijarvi-comms")
+        f"{BASE}/stories",
+        json=story(1, 3, hashtags=[TRAVEL_AGENCY]),
+        headers=auth("kemijarvi-comms"),
     )
     cold = await client.get(LANDING, params={"lang": "en"})
     assert cold.json()["stories"] == []

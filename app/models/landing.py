@@ -107,7 +107,9 @@ class LandingConfig(Timestamped, table=True):
     )
     featured_guides: int = Field(default=3)
     stories: int = Field(default=3)
-    story_hashtag: str | None = Field(default=None, max_length=120)
+    # The stories hashtags (seed p. 60–65): the feed shows only approved stories carrying
+    # one of them; empty, any approved story.
+    story_hashtags: list[str] = Field(default_factory=list, sa_type=PydanticJSON(list[str]))
     show_service_promise: bool = Field(default=True)
     map_links: list[MapLink] = Field(default_factory=list, sa_type=PydanticJSON(list[MapLink]))
     updated_by_name: str | None = Field(default=None, max_length=200)
@@ -120,7 +122,7 @@ LANDING_CONFIG_FIELDS: tuple[str, ...] = (
     "contact_ways",
     "featured_guides",
     "stories",
-    "story_hashtag",
+    "story_hashtags",
     "show_service_promise",
     "map_links",
 )
@@ -130,15 +132,18 @@ class LandingConfigUpdate(PatchModel):
     """A partial update; `tiles` (in the order to show them) and `map_links` replace
     the whole list when sent."""
 
-    nullable_fields = frozenset({"introduction", "story_hashtag"})
+    nullable_fields = frozenset({"introduction"})
 
     introduction: Introduction | None = None
     tiles: Tiles | None = None
     contact_ways: ContactWays | None = None
     featured_guides: int | None = PydanticField(default=None, ge=0, le=12)
     stories: int | None = PydanticField(default=None, ge=0, le=12)
-    story_hashtag: Hashtag | None = PydanticField(
-        default=None, description="Show only approved stories with this hashtag"
+    story_hashtags: list[Hashtag] | None = PydanticField(
+        default=None,
+        max_length=10,
+        description="Show only approved stories carrying one of these hashtags "
+        "(empty: any approved story)",
     )
     show_service_promise: bool | None = None
     map_links: list[MapLink] | None = PydanticField(default=None, max_length=20)
@@ -180,7 +185,7 @@ class LandingConfigPublic(BaseModel):
     contact_ways: list[ContactWayKind]
     featured_guides: int
     stories: int
-    story_hashtag: str | None
+    story_hashtags: list[str]
     show_service_promise: bool
     map_links: list[MapLinkOut]
     last_updated: datetime | None

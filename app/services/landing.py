@@ -89,7 +89,7 @@ def config_document(config: LandingConfig | None, slug: str) -> Document:
         "contact_ways": list(current.contact_ways),
         "featured_guides": current.featured_guides,
         "stories": current.stories,
-        "story_hashtag": current.story_hashtag,
+        "story_hashtags": list(current.story_hashtags),
         "show_service_promise": current.show_service_promise,
         "map_links": [jsonable(link) for link in current.map_links],
         "last_updated": config.updated_at if config else None,
@@ -421,7 +421,7 @@ async def landing(
         municipality_id=municipality_id,
         slug=slug,
         limit=settings["stories"],
-        hashtag=settings["story_hashtag"],
+        hashtags=settings["story_hashtags"],
     )
     topic_names = {topic.key: topic.name for topic in topics}
     tiles = settings["tiles"] or [

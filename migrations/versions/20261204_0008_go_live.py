@@ -1,0 +1,54 @@
+"""go live: truthful public data (story hashtags, ...)
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-04 15:20:00
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = '0008'
+down_revision: str | None = '0007'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+landing = sa.table(
+    'landing_config',
+    sa.column('id', sa.Uuid()),
+    sa.column('story_hashtag', sa.String()),
+    sa.column('story_hashtags', sa.JSON()),
+)
+
+
+def upgrade() -> None:
+    # One stories hashtag became a list: the model names two (seed p. 60–65).
+    with op.batch_alter_table('landing_config', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('story_hashtags', JSON, nullable=True))
+    bind = op.get_bind()
+    for row_id, tag in bind.execute(sa.select(landing.c.id, landing.c.story_hashtag)).all():
+        bind.execute(
+            landing.update()
+            .where(landing.c.id == row_id)
+            .values(story_hashtags=[tag] if tag else [])
+        )
+    with op.batch_alter_table('landing_config', schema=None) as batch_op:
+        batch_op.alter_column('story_hashtags', existing_type=JSON, nullable=False)
+        batch_op.drop_column('story_hashtag')
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('landing_config', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('story_hashtag', sa.String(length=120), nullable=True))
+    bind = op.get_bind()
+    for row_id, tags in bind.execute(sa.select(landing.c.id, landing.c.story_hashtags)).all():
+        bind.execute(
+            landing.update()
+            .where(landing.c.id == row_id)
+            .values(story_hashtag=(tags or [None])[0])
+        )
+    with op.batch_alter_table('landing_config', schema=None) as batch_op:
+        batch_op.drop_column('story_hashtags')
