@@ -37,6 +37,10 @@ SEED_TILES = [
 ]
 
 
+TRAVEL_AGENCY = "#tuhannenjayhdentyönmatkatoimisto"
+STORIES_TAG = "#tuhannenjayhdentyöntarinat"
+
+
 def story(number: int, day: int, **changes: Any) -> dict[str, Any]:
     return {
         "title": f"Tarina {number}",
@@ -142,10 +146,6 @@ async def test_featured_guides_are_public_profiles_with_free_slots_first(
     assert featured[0]["href"] == f"{BASE}/guides/{busy['id']}"
     assert proposed["id"] not in page.text
     assert "+358401112223" not in page.text  # private contact details never shown
-
-
-TRAVEL_AGENCY = "#tuhannenjayhdentyönmatkatoimisto"
-STORIES_TAG = "#tuhannenjayhdentyöntarinat"
 
 
 async def test_the_three_newest_approved_stories_are_shown(
