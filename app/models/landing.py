@@ -112,6 +112,9 @@ class LandingConfig(Timestamped, table=True):
     story_hashtags: list[str] = Field(default_factory=list, sa_type=PydanticJSON(list[str]))
     show_service_promise: bool = Field(default=True)
     map_links: list[MapLink] = Field(default_factory=list, sa_type=PydanticJSON(list[MapLink]))
+    # What the info package is called (Kemijärvi: "Minustako kemijärveläinen?"); the
+    # email names it. None: a neutral name.
+    info_package_name: I18nText | None = Field(default=None, sa_type=PydanticJSON(I18nText))
     updated_by_name: str | None = Field(default=None, max_length=200)
     updated_items: list[str] = Field(default_factory=list, sa_type=PydanticJSON(list[str]))
 
@@ -125,6 +128,7 @@ LANDING_CONFIG_FIELDS: tuple[str, ...] = (
     "story_hashtags",
     "show_service_promise",
     "map_links",
+    "info_package_name",
 )
 
 
@@ -132,7 +136,7 @@ class LandingConfigUpdate(PatchModel):
     """A partial update; `tiles` (in the order to show them) and `map_links` replace
     the whole list when sent."""
 
-    nullable_fields = frozenset({"introduction"})
+    nullable_fields = frozenset({"introduction", "info_package_name"})
 
     introduction: Introduction | None = None
     tiles: Tiles | None = None
@@ -147,6 +151,10 @@ class LandingConfigUpdate(PatchModel):
     )
     show_service_promise: bool | None = None
     map_links: list[MapLink] | None = PydanticField(default=None, max_length=20)
+    info_package_name: I18nText | None = PydanticField(
+        default=None,
+        description='What the info package is called, e.g. "Minustako kemijärveläinen?"',
+    )
 
 
 # ---- output (documentation of the landing document) ------------------------------------------
@@ -188,6 +196,7 @@ class LandingConfigPublic(BaseModel):
     story_hashtags: list[str]
     show_service_promise: bool
     map_links: list[MapLinkOut]
+    info_package_name: LocalText | None = None
     last_updated: datetime | None
     updated_by: str | None
     updated_items: list[str]

@@ -92,6 +92,9 @@ def config_document(config: LandingConfig | None, slug: str) -> Document:
         "story_hashtags": list(current.story_hashtags),
         "show_service_promise": current.show_service_promise,
         "map_links": [jsonable(link) for link in current.map_links],
+        "info_package_name": jsonable(current.info_package_name)
+        if current.info_package_name
+        else None,
         "last_updated": config.updated_at if config else None,
         "updated_by": config.updated_by_name if config else None,
         "updated_items": list(config.updated_items) if config else [],

@@ -758,8 +758,11 @@ async def info_package(
     handbook_text: str,
     unsubscribe_url: str,
     settings: Settings,
+    package_name: dict[str, str] | None = None,
 ) -> None:
-    """Send the ordered info package (the compiled handbook) with a one-click way out."""
+    """Send the ordered info package (the compiled handbook) with a one-click way out;
+    the subject names the package as the municipality does ("Minustako
+    kemijärveläinen?")."""
     if request.email is None or request.unsubscribed_at is not None:
         log.info("info package %s: erased or unsubscribed; not sent", request.id)
         return
@@ -776,7 +779,8 @@ async def info_package(
     else:
         body_html = handbook_html + footer_html
     body_text = f"{handbook_text.rstrip()}\n\n-- \n{words['unsubscribe']}:\n{unsubscribe_url}\n"
-    subject = f"{municipality.name.get(lang)}: {words['info_subject']}"
+    name = (package_name or {}).get(lang) or words["info_subject"]
+    subject = f"{municipality.name.get(lang)}: {name}"
     await _enqueue(
         session=session,
         row=OutboxEmail(

@@ -1,4 +1,4 @@
-"""go live: truthful public data (story hashtags, ...)
+"""go live: truthful public data (story hashtags, the info package's name, ...)
 
 Revision ID: 0008
 Revises: 0007
@@ -38,10 +38,12 @@ def upgrade() -> None:
     with op.batch_alter_table('landing_config', schema=None) as batch_op:
         batch_op.alter_column('story_hashtags', existing_type=JSON, nullable=False)
         batch_op.drop_column('story_hashtag')
+        batch_op.add_column(sa.Column('info_package_name', JSON, nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('landing_config', schema=None) as batch_op:
+        batch_op.drop_column('info_package_name')
         batch_op.add_column(sa.Column('story_hashtag', sa.String(length=120), nullable=True))
     bind = op.get_bind()
     for row_id, tags in bind.execute(sa.select(landing.c.id, landing.c.story_hashtags)).all():

@@ -40,7 +40,7 @@ router = APIRouter(prefix="/municipalities/{slug}", tags=["landing"])
 LANDING_TEXT_KEYS = frozenset(
     {"name", "title", "text", "label", "description", "tagline", "hours", "price", "bio"}
 )
-CONFIG_TEXT_KEYS = frozenset({"title", "text", "label", "description"})
+CONFIG_TEXT_KEYS = frozenset({"title", "text", "label", "description", "info_package_name"})
 
 
 @router.get(
