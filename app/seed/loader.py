@@ -3,6 +3,7 @@
 import logging
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, time
 from importlib.resources import files
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import Settings
+from app.core.time import HELSINKI
 from app.models.comms_plan import CommsPlan, PlanCreate, PlanStatus
 from app.models.fund import FundRound, RoundCreate
 from app.models.journey import JourneyUpdate
@@ -152,7 +154,7 @@ async def seed_comms_plans(session: AsyncSession, report: SeedReport) -> None:
         fields = {
             key: value
             for key, value in item.items()
-            if key not in ("id", "status", "decision_comment")
+            if key not in ("id", "status", "decision_comment", "decision_date")
         }
         plan = await plan_service.create(
             session=session,
@@ -163,12 +165,15 @@ async def seed_comms_plans(session: AsyncSession, report: SeedReport) -> None:
         )
         if item.get("status") == PlanStatus.approved:
             await plan_service.submit(session=session, plan=plan, actor=plan_service.SYSTEM)
+            decided = item.get("decision_date")
             await plan_service.approve(
                 session=session,
                 plan=plan,
                 actor=plan_service.SYSTEM,
-                decision_date=None,
+                decision_date=decided,
                 comment=item.get("decision_comment"),
+                # History as it was: decided on the decision day, not when seeded.
+                decided_at=datetime.combine(decided, time(12), HELSINKI) if decided else None,
             )
         report.created.append(f"comms plan kemijarvi/{plan.year}")
 

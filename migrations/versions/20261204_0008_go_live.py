@@ -1,4 +1,5 @@
-"""go live: truthful public data (story hashtags, the info package's name, ...)
+"""go live: truthful public data (story hashtags, the info package's name, roadmap
+phase status from the dates, ...)
 
 Revision ID: 0008
 Revises: 0007
@@ -39,9 +40,20 @@ def upgrade() -> None:
         batch_op.alter_column('story_hashtags', existing_type=JSON, nullable=False)
         batch_op.drop_column('story_hashtag')
         batch_op.add_column(sa.Column('info_package_name', JSON, nullable=True))
+    # A phase's status follows its dates unless set; "planned" was only the default.
+    with op.batch_alter_table('roadmap_phase', schema=None) as batch_op:
+        batch_op.alter_column(
+            'status', existing_type=sa.String(length=16), nullable=True
+        )
+    op.execute("UPDATE roadmap_phase SET status = NULL WHERE status = 'planned'")
 
 
 def downgrade() -> None:
+    op.execute("UPDATE roadmap_phase SET status = 'planned' WHERE status IS NULL")
+    with op.batch_alter_table('roadmap_phase', schema=None) as batch_op:
+        batch_op.alter_column(
+            'status', existing_type=sa.String(length=16), nullable=False
+        )
     with op.batch_alter_table('landing_config', schema=None) as batch_op:
         batch_op.drop_column('info_package_name')
         batch_op.add_column(sa.Column('story_hashtag', sa.String(length=120), nullable=True))
