@@ -91,7 +91,9 @@ async def test_kemijarvis_landing_page_in_english_from_one_request(
     assert homes["label"] == "Homes for sale"
     assert homes["topics"] == [{"key": "home", "name": "Home and housing"}]
     assert homes["cards"][0]["title"] == "Naturally happy in a home of your own"
-    assert "https://www.etuovi.com" in [link["url"] for link in homes["links"]]
+    assert "https://www.etuovi.com/myytavat-asunnot/kemijarvi" in [
+        link["url"] for link in homes["links"]
+    ]
     assert all(tile["cards"] or tile["links"] for tile in page["tiles"])
     assert page["service_promise"]["title"] == "An effortless move"
     assert len(page["personas"]) == 8
@@ -413,3 +415,25 @@ async def test_a_municipality_without_configuration_gets_a_tile_per_topic(
         "message",
         "phone",
     ]
+
+
+async def test_every_tile_is_described_and_housing_links_are_limited_to_the_town(
+    client: httpx.AsyncClient,
+) -> None:
+    """The model's own notes on the tiles (seed p. 42): "Sähkö, vesi, liikenne" gives
+    water, distances in km and drive times, and the nearest airports; housing links
+    go straight to Kemijärvi's listings, not to the sites' front pages."""
+    tiles = (await client.get(LANDING, params={"lang": "fi"})).json()["tiles"]
+    assert len(tiles) == 18
+    assert all(tile["description"] for tile in tiles)
+    transport = next(t for t in tiles if t["key"] == "electricity-water-transport")
+    for words in ("vesi", " km", " h", "lentoasema", "VR", "Matkahuol"):
+        assert words in transport["description"], words
+    housing = [
+        link["url"]
+        for t in tiles
+        if t["key"] in ("homes-for-sale", "rentals")
+        for link in t["links"]
+    ]
+    assert housing
+    assert all(url.rstrip("/").endswith("/kemijarvi") for url in housing), housing
