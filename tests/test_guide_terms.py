@@ -156,3 +156,58 @@ async def test_a_month_before_the_term_ends_the_guide_and_admins_are_asked_for_a
     assert all(ending["id"] in row.body_text for row in rows)
     assert all("Päättyvä Opas" in row.subject for row in rows)
     assert "seuraaja" in rows[0].body_text.lower()
+
+
+EXPERTISE = "/api/v1/municipalities/kemijarvi/guide-expertise"
+
+
+async def test_expertise_is_the_municipalitys_vocabulary_with_labels(
+    client: httpx.AsyncClient, auth: Any
+) -> None:
+    """Free-text tags were never translated: English visitors saw Finnish tags or
+    Finnish visitors English keys. Now a guide's expertise comes from a vocabulary
+    whose labels are served in the visitor's language."""
+    vocabulary = (await client.get(EXPERTISE, params={"lang": "en"})).json()["items"]
+    assert {"key": "fishing", "label": "Fishing"} in vocabulary
+    await add_guide(
+        client,
+        auth,
+        "Aino Kalastaja",
+        today() - timedelta(days=10),
+        today() + timedelta(days=300),
+        expertise=["fishing", "textiles"],
+    )
+    english = (await client.get(GUIDES, params={"lang": "en"})).json()["items"][0]
+    assert english["expertise"] == ["fishing", "textiles"]
+    assert english["expertise_labels"] == [
+        {"key": "fishing", "label": "Fishing"},
+        {"key": "textiles", "label": "Textiles and crafts"},
+    ]
+    finnish = (await client.get(GUIDES, params={"lang": "fi"})).json()["items"][0]
+    assert [e["label"] for e in finnish["expertise_labels"]] == [
+        "Kalastus",
+        "Tekstiilit ja käsityö",
+    ]
+    refused = await client.post(
+        GUIDES,
+        json={"display_name": "X", "expertise": ["basket-weaving"]},
+        headers=auth("kemijarvi-admin"),
+    )
+    assert assert_problem(refused, 422)["errors"][0]["field"] == "body.expertise"
+    everything = (await client.get(EXPERTISE)).json()["items"]
+    without_fishing = [t for t in everything if t["key"] != "fishing"]
+    in_use = await client.put(
+        EXPERTISE, json={"terms": without_fishing}, headers=auth("kemijarvi-admin")
+    )
+    assert_problem(in_use, 409, "expertise-in-use")
+    basket = {"key": "basket-weaving", "label": {"fi": "Korinpunonta", "en": "Basket weaving"}}
+    grown = await client.put(
+        EXPERTISE, json={"terms": [*everything, basket]}, headers=auth("kemijarvi-admin")
+    )
+    assert grown.status_code == 200, grown.text
+    assert_problem(
+        await client.put(EXPERTISE, json={"terms": everything}, headers=auth("kemijarvi-editor")),
+        403,
+    )
+    listed = (await client.get(EXPERTISE, params={"lang": "en"})).json()["items"]
+    assert listed[-1] == {"key": "basket-weaving", "label": "Basket weaving"}

@@ -12,9 +12,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import Settings
+from app.core.i18n import I18nText
 from app.core.time import HELSINKI
 from app.models.comms_plan import CommsPlan, PlanCreate, PlanStatus
 from app.models.fund import FundRound, RoundCreate
+from app.models.guide import ExpertiseTerm
 from app.models.journey import JourneyUpdate
 from app.models.landing import LandingConfigUpdate
 from app.models.municipality import Municipality, MunicipalityCreate, MunicipalityUpdate
@@ -93,6 +95,33 @@ async def seed_topics(session: AsyncSession, report: SeedReport, topics: list[An
                 data=TopicIn(key=item["key"], name=item["name"], position=position),
             )
             report.created.append(f"topic {municipality.slug}/{item['key']}")
+
+
+async def seed_guide_expertise(session: AsyncSession, report: SeedReport) -> None:
+    """Every municipality starts with the same labelled expertise vocabulary; terms it
+    already has (perhaps relabelled) are left alone."""
+    terms = read_data("guide_expertise.yaml")["terms"]
+    for municipality in await session.exec(select(Municipality)):
+        have = set(
+            await session.exec(
+                select(ExpertiseTerm.key).where(
+                    col(ExpertiseTerm.municipality_id) == municipality.id
+                )
+            )
+        )
+        for position, item in enumerate(terms, start=1):
+            if item["key"] in have:
+                continue
+            session.add(
+                ExpertiseTerm(
+                    municipality_id=municipality.id,
+                    key=item["key"],
+                    label=I18nText.model_validate(item["label"]),
+                    position=position,
+                )
+            )
+            report.created.append(f"guide expertise {municipality.slug}/{item['key']}")
+    await session.flush()
 
 
 async def seed_cards(session: AsyncSession, report: SeedReport) -> None:
@@ -304,6 +333,7 @@ async def seed(*, session: AsyncSession, settings: Settings) -> SeedReport:
     """Everything the seed files describe, created or brought up to date."""
     report = SeedReport()
     await seed_municipalities(session, report)
+    await seed_guide_expertise(session, report)
     await seed_cards(session, report)
     await seed_comms_plans(session, report)
     await seed_fund_and_roadmap(session, report)

@@ -26,6 +26,8 @@ from app.core.time import HELSINKI, utcnow
 from app.models.booking import ACTIVE_STATUSES, Booking
 from app.models.guide import (
     SELF_EDITABLE,
+    ExpertiseTerm,
+    ExpertiseVocabularyIn,
     Guide,
     GuideCreate,
     GuideStatus,
@@ -97,8 +99,87 @@ def status_clause(statuses: tuple[str, ...], day: date | None = None) -> Any:
     return or_(*parts) if parts else stored.is_(None)
 
 
-def public_document(guide: Guide) -> Document:
-    """What anyone may see of a guide: public contact details only."""
+# ---- the expertise vocabulary ------------------------------------------------------------
+
+Labels = dict[str, dict[str, str]]
+
+
+async def expertise_terms(
+    *, session: AsyncSession, municipality_id: uuid.UUID
+) -> list[ExpertiseTerm]:
+    """The municipality's expertise vocabulary in its order."""
+    rows = await session.exec(
+        select(ExpertiseTerm)
+        .where(col(ExpertiseTerm.municipality_id) == municipality_id)
+        .order_by(col(ExpertiseTerm.position), col(ExpertiseTerm.key))
+    )
+    return list(rows)
+
+
+async def expertise_labels(*, session: AsyncSession, municipality_id: uuid.UUID) -> Labels:
+    """key → its label in each language, for the guide documents."""
+    terms = await expertise_terms(session=session, municipality_id=municipality_id)
+    return {term.key: term.label.as_dict() for term in terms}
+
+
+async def _check_expertise(
+    session: AsyncSession, municipality_id: uuid.UUID, tags: list[str] | None
+) -> None:
+    """Expertise is the municipality's vocabulary, never free text: English visitors
+    would see Finnish tags (or Finnish visitors English keys)."""
+    if not tags:
+        return
+    known = await expertise_labels(session=session, municipality_id=municipality_id)
+    unknown = [tag for tag in tags if tag not in known]
+    if unknown:
+        raise ValidationFailed(
+            f"Unknown expertise {', '.join(unknown)}.",
+            errors=[
+                FieldProblem(
+                    "body.expertise",
+                    f"not in this municipality's vocabulary: {', '.join(unknown)} "
+                    f"(known: {', '.join(known) or 'none'})",
+                    "unknown",
+                )
+            ],
+        )
+
+
+async def replace_expertise(
+    *, session: AsyncSession, municipality_id: uuid.UUID, data: ExpertiseVocabularyIn
+) -> list[ExpertiseTerm]:
+    """The whole vocabulary at once; a term still carried by a guide cannot go."""
+    wanted = {term.key for term in data.terms}
+    guides = await session.exec(select(Guide).where(col(Guide.municipality_id) == municipality_id))
+    in_use = sorted({tag for guide in guides for tag in guide.expertise} - wanted)
+    if in_use:
+        raise Conflict(
+            f"Guides still have {', '.join(in_use)}: change their profiles first.",
+            code="expertise-in-use",
+            extra={"in_use": in_use},
+        )
+    existing = {
+        term.key: term
+        for term in await expertise_terms(session=session, municipality_id=municipality_id)
+    }
+    for key, term in existing.items():
+        if key not in wanted:
+            await session.delete(term)
+    for position, item in enumerate(data.terms, start=1):
+        term = existing.get(item.key) or ExpertiseTerm(
+            municipality_id=municipality_id, key=item.key, label=item.label
+        )
+        term.label = item.label
+        term.position = position
+        session.add(term)
+    await session.flush()
+    await _bump(session, municipality_id)
+    return await expertise_terms(session=session, municipality_id=municipality_id)
+
+
+def public_document(guide: Guide, labels: Labels | None = None) -> Document:
+    """What anyone may see of a guide: public contact details only. `expertise` holds
+    the vocabulary's keys, `expertise_labels` the same with their labels."""
     return {
         "id": guide.id,
         "kind": guide.kind,
@@ -107,6 +188,9 @@ def public_document(guide: Guide) -> Document:
         "bio": guide.bio.as_dict() if guide.bio else None,
         "languages": list(guide.languages),
         "expertise": list(guide.expertise),
+        "expertise_labels": [
+            {"key": tag, "label": (labels or {}).get(tag, {"fi": tag})} for tag in guide.expertise
+        ],
         "modes": list(guide.modes),
         "contacts": [{"kind": c.kind, "value": c.value} for c in guide.contacts if c.public],
         "status": effective_status(guide),
@@ -115,9 +199,9 @@ def public_document(guide: Guide) -> Document:
     }
 
 
-def staff_document(guide: Guide) -> Document:
+def staff_document(guide: Guide, labels: Labels | None = None) -> Document:
     """The whole profile, for the municipality's staff and the guide themself."""
-    document = public_document(guide)
+    document = public_document(guide, labels)
     document["contacts"] = [c.model_dump() for c in guide.contacts]
     document["term_start"] = guide.term_start
     document["successor_id"] = guide.successor_id
@@ -222,6 +306,7 @@ async def _guide_user(session: AsyncSession, municipality_id: uuid.UUID, email: 
 
 async def create(*, session: AsyncSession, municipality_id: uuid.UUID, data: GuideCreate) -> Guide:
     """A new guide; the term defaults to one year from its start."""
+    await _check_expertise(session, municipality_id, data.expertise)
     values = {name: getattr(data, name) for name in type(data).model_fields if name != "user_email"}
     if data.term_start and not data.term_end:
         values["term_end"] = data.term_start + TERM
@@ -249,6 +334,8 @@ async def update(
         refused = sorted(changes - SELF_EDITABLE)
         if refused:
             raise Forbidden(f"A guide cannot change {', '.join(refused)}; ask the municipality.")
+    if "expertise" in changes:
+        await _check_expertise(session, guide.municipality_id, data.expertise)
     for name in changes:
         setattr(guide, name, getattr(data, name))
     if guide.term_start and guide.term_end and guide.term_end <= guide.term_start:

@@ -249,9 +249,10 @@ async def featured_guides(
             .limit(limit),
         )
     ).all()
+    labels = await guide_service.expertise_labels(session=session, municipality_id=municipality_id)
     guides = []
     for guide, free in rows:
-        document = persona_service.public_guide(guide, free)
+        document = persona_service.public_guide(guide, free, labels)
         document["href"] = f"{API_BASE}/{slug}/guides/{guide.id}"
         guides.append(document)
     return guides

@@ -467,8 +467,10 @@ def guide_has_free_slots(municipality_id: uuid.UUID) -> Any:
     return exists(guide_service._free_slots(municipality_id).where(col(Slot.guide_id) == Guide.id))
 
 
-def public_guide(guide: Guide, has_free: bool) -> Document:
-    document = guide_service.public_document(guide)
+def public_guide(
+    guide: Guide, has_free: bool, labels: guide_service.Labels | None = None
+) -> Document:
+    document = guide_service.public_document(guide, labels)
     for private in ("status", "term_end", "revision"):
         document.pop(private, None)
     document["has_free_slots"] = bool(has_free)

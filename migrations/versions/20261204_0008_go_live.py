@@ -1,5 +1,5 @@
 """go live: truthful public data (story hashtags, the info package's name, roadmap
-phase status from the dates, ...)
+phase status from the dates, a guide-expertise vocabulary per municipality)
 
 Revision ID: 0008
 Revises: 0007
@@ -8,6 +8,7 @@ Create Date: 2026-12-04 15:20:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+import sqlmodel
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
@@ -26,6 +27,18 @@ landing = sa.table(
 
 
 def upgrade() -> None:
+    op.create_table('guide_expertise',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('municipality_id', sa.Uuid(), nullable=False),
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('label', JSON, nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_guide_expertise_municipality_id_municipality'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_guide_expertise')),
+    sa.UniqueConstraint('municipality_id', 'key', name=op.f('uq_guide_expertise_municipality_id_key'))
+    )
+    with op.batch_alter_table('guide_expertise', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_guide_expertise_municipality_id'), ['municipality_id'], unique=False)
     # One stories hashtag became a list: the model names two (seed p. 60–65).
     with op.batch_alter_table('landing_config', schema=None) as batch_op:
         batch_op.add_column(sa.Column('story_hashtags', JSON, nullable=True))
@@ -49,6 +62,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('guide_expertise', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_guide_expertise_municipality_id'))
+    op.drop_table('guide_expertise')
     op.execute("UPDATE roadmap_phase SET status = 'planned' WHERE status IS NULL")
     with op.batch_alter_table('roadmap_phase', schema=None) as batch_op:
         batch_op.alter_column(
