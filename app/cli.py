@@ -19,15 +19,17 @@ def _migrate(_: argparse.Namespace) -> int:
     return 0
 
 
-async def _seed_async() -> int:
+async def _seed_async(no_demo: bool = False) -> int:
     from app.core.db import create_engine, create_session_factory
     from app.seed.loader import seed
 
     settings = get_settings()
+    # The fictional demo guides and stories: development only, unless --no-demo.
+    demo = settings.environment == "development" and not no_demo
     engine = create_engine(settings.database_url)
     try:
         async with create_session_factory(engine)() as session:
-            report = await seed(session=session, settings=settings)
+            report = await seed(session=session, settings=settings, demo=demo)
             await session.commit()
     finally:
         await engine.dispose()
@@ -40,8 +42,31 @@ async def _seed_async() -> int:
     return 0
 
 
-def _seed(_: argparse.Namespace) -> int:
-    return asyncio.run(_seed_async())
+def _seed(args: argparse.Namespace) -> int:
+    return asyncio.run(_seed_async(args.no_demo))
+
+
+async def _purge_demo_async() -> int:
+    from app.core.db import create_engine, create_session_factory
+    from app.services.demo import purge
+
+    settings = get_settings()
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            report = await purge(session=session)
+            await session.commit()
+    finally:
+        await engine.dispose()
+    print(
+        f"Removed the demo: {report.guides} guides, {report.slots} slots, "
+        f"{report.bookings} bookings, {report.stories} stories."
+    )
+    return 0
+
+
+def _purge_demo(_: argparse.Namespace) -> int:
+    return asyncio.run(_purge_demo_async())
 
 
 async def _create_user_async(args: argparse.Namespace, password: str) -> int:
@@ -193,7 +218,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="settle", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="apply every Alembic migration").set_defaults(run=_migrate)
-    commands.add_parser("seed", help="load the seed data (idempotent)").set_defaults(run=_seed)
+    seed_command = commands.add_parser(
+        "seed", help="load the seed data (idempotent); in development also the demo"
+    )
+    seed_command.add_argument(
+        "--no-demo",
+        action="store_true",
+        help="leave out the fictional demo guides and stories (never seeded in production)",
+    )
+    seed_command.set_defaults(run=_seed)
+    commands.add_parser(
+        "purge-demo", help="remove the demo guides (with slots and bookings) and stories"
+    ).set_defaults(run=_purge_demo)
     create = commands.add_parser(
         "create-user", help="create a staff account (password from SETTLE_PASSWORD or a prompt)"
     )

@@ -87,9 +87,7 @@ class Settings(BaseSettings):
         """Unset, the links point at HOST:PORT (a wildcard host at the loopback): on
         port 8101 a fixed default of :8000 made every manage link dead."""
         if not self.public_base_url:
-            host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(
-                self.host, self.host
-            )
+            host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(self.host, self.host)
             if ":" in host:
                 host = f"[{host}]"
             self.public_base_url = f"http://{host}:{self.port}"

@@ -87,6 +87,9 @@ class Guide(Timestamped, table=True):
     successor_id: uuid.UUID | None = Field(
         default=None, foreign_key="guide.id", ondelete="SET NULL"
     )
+    # An obviously fictional guide seeded for the development demo (`settle seed`);
+    # `settle purge-demo` removes it with its slots and bookings.
+    demo: bool = Field(default=False)
 
 
 class ExpertiseTerm(SQLModel, table=True):

@@ -329,8 +329,10 @@ async def seed_first_admin(session: AsyncSession, settings: Settings, report: Se
         report.created.append(f"platform admin {settings.first_admin_email}")
 
 
-async def seed(*, session: AsyncSession, settings: Settings) -> SeedReport:
-    """Everything the seed files describe, created or brought up to date."""
+async def seed(*, session: AsyncSession, settings: Settings, demo: bool = False) -> SeedReport:
+    """Everything the seed files describe, created or brought up to date; with `demo`
+    (development only: never when ENVIRONMENT=production) also the fictional demo
+    guides and stories of `app.seed.demo`."""
     report = SeedReport()
     await seed_municipalities(session, report)
     await seed_guide_expertise(session, report)
@@ -340,4 +342,8 @@ async def seed(*, session: AsyncSession, settings: Settings) -> SeedReport:
     await seed_personas(session, report)
     await seed_landing(session, report)
     await seed_first_admin(session, settings, report)
+    if demo and settings.environment != "production":
+        from app.seed.demo import seed_demo  # local: it builds on this module
+
+        await seed_demo(session, report)
     return report

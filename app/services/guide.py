@@ -195,6 +195,7 @@ def public_document(guide: Guide, labels: Labels | None = None) -> Document:
         "contacts": [{"kind": c.kind, "value": c.value} for c in guide.contacts if c.public],
         "status": effective_status(guide),
         "term_end": guide.term_end,
+        "demo": guide.demo,
         "revision": guide.version,
     }
 

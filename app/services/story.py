@@ -82,6 +82,7 @@ def document(story: Story, slug: str, *, staff: bool = False) -> Document:
         "hashtags": list(story.hashtags),
         "author": story.author,
         "published_at": story.published_at,
+        "demo": story.demo,
         "revision": story.version,
     }
     if staff:

@@ -1,5 +1,6 @@
 """go live: truthful public data (story hashtags, the info package's name, roadmap
-phase status from the dates, a guide-expertise vocabulary per municipality)
+phase status from the dates, a guide-expertise vocabulary per municipality, demo
+guides and stories)
 
 Revision ID: 0008
 Revises: 0007
@@ -39,6 +40,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('guide_expertise', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_guide_expertise_municipality_id'), ['municipality_id'], unique=False)
+    for table in ('guide', 'story'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(
+                sa.Column('demo', sa.Boolean(), nullable=False, server_default=sa.false())
+            )
     # One stories hashtag became a list: the model names two (seed p. 60–65).
     with op.batch_alter_table('landing_config', schema=None) as batch_op:
         batch_op.add_column(sa.Column('story_hashtags', JSON, nullable=True))
@@ -62,6 +68,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for table in ('guide', 'story'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column('demo')
     with op.batch_alter_table('guide_expertise', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_guide_expertise_municipality_id'))
     op.drop_table('guide_expertise')
