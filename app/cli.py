@@ -69,6 +69,42 @@ def _purge_demo(_: argparse.Namespace) -> int:
     return asyncio.run(_purge_demo_async())
 
 
+async def _onboard_async(args: argparse.Namespace) -> int:
+    from app.core.db import create_engine, create_session_factory
+    from app.core.errors import DomainError
+    from app.services import municipality as municipality_service
+    from app.services import onboarding
+    from app.services.service_card import SYSTEM
+
+    settings = get_settings()
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            try:
+                target = await municipality_service.get_by_slug(session=session, slug=args.slug)
+                source = await municipality_service.get_by_slug(
+                    session=session, slug=args.from_municipality
+                )
+                outcome = await onboarding.onboard(
+                    session=session, source=source, target=target, actor=SYSTEM, parts=args.parts
+                )
+            except DomainError as error:
+                print(f"error: {error}", file=sys.stderr)
+                return 1
+            await session.commit()
+    finally:
+        await engine.dispose()
+    copied = ", ".join(f"{part} {count}" for part, count in outcome.copied.items())
+    print(f"Onboarded {args.slug} from {args.from_municipality}: {copied}.")
+    for item in outcome.review:
+        print(f"review {item['resource']} {item['field']}")
+    return 0
+
+
+def _onboard(args: argparse.Namespace) -> int:
+    return asyncio.run(_onboard_async(args))
+
+
 async def _create_user_async(args: argparse.Namespace, password: str) -> int:
     from app.core.db import create_engine, create_session_factory
     from app.core.errors import DomainError
@@ -230,6 +266,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "purge-demo", help="remove the demo guides (with slots and bookings) and stories"
     ).set_defaults(run=_purge_demo)
+    onboard = commands.add_parser(
+        "onboard", help="copy another municipality's starter kit into one (drafts, idempotent)"
+    )
+    onboard.add_argument("slug", help="the municipality to start")
+    onboard.add_argument("--from", dest="from_municipality", default="kemijarvi")
+    onboard.add_argument(
+        "--parts", nargs="+", choices=["cards", "personas", "promise", "journey", "landing"]
+    )
+    onboard.set_defaults(run=_onboard)
     create = commands.add_parser(
         "create-user", help="create a staff account (password from SETTLE_PASSWORD or a prompt)"
     )
