@@ -20,7 +20,7 @@ def _migrate(_: argparse.Namespace) -> int:
     return 0
 
 
-async def _seed_async(if_empty: bool = False) -> int:
+async def _seed_async(if_empty: bool = False, no_demo: bool = False) -> int:
     from sqlmodel import select
 
     from app.core.db import create_engine, create_session_factory
@@ -28,6 +28,8 @@ async def _seed_async(if_empty: bool = False) -> int:
     from app.seed.loader import SeedReport, seed, seed_first_admin
 
     settings = get_settings()
+    # The fictional demo guides and stories: development only, unless --no-demo.
+    demo = settings.environment == "development" and not no_demo
     engine = create_engine(settings.database_url)
     try:
         async with create_session_factory(engine)() as session:
@@ -39,7 +41,7 @@ async def _seed_async(if_empty: bool = False) -> int:
                 report = SeedReport()
                 await seed_first_admin(session, settings, report)
             else:
-                report = await seed(session=session, settings=settings)
+                report = await seed(session=session, settings=settings, demo=demo)
             await session.commit()
     finally:
         await engine.dispose()
@@ -53,7 +55,66 @@ async def _seed_async(if_empty: bool = False) -> int:
 
 
 def _seed(args: argparse.Namespace) -> int:
-    return asyncio.run(_seed_async(if_empty=args.if_empty))
+    return asyncio.run(_seed_async(if_empty=args.if_empty, no_demo=args.no_demo))
+
+
+async def _purge_demo_async() -> int:
+    from app.core.db import create_engine, create_session_factory
+    from app.services.demo import purge
+
+    settings = get_settings()
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            report = await purge(session=session)
+            await session.commit()
+    finally:
+        await engine.dispose()
+    print(
+        f"Removed the demo: {report.guides} guides, {report.slots} slots, "
+        f"{report.bookings} bookings, {report.stories} stories."
+    )
+    return 0
+
+
+def _purge_demo(_: argparse.Namespace) -> int:
+    return asyncio.run(_purge_demo_async())
+
+
+async def _onboard_async(args: argparse.Namespace) -> int:
+    from app.core.db import create_engine, create_session_factory
+    from app.core.errors import DomainError
+    from app.services import municipality as municipality_service
+    from app.services import onboarding
+    from app.services.service_card import SYSTEM
+
+    settings = get_settings()
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            try:
+                target = await municipality_service.get_by_slug(session=session, slug=args.slug)
+                source = await municipality_service.get_by_slug(
+                    session=session, slug=args.from_municipality
+                )
+                outcome = await onboarding.onboard(
+                    session=session, source=source, target=target, actor=SYSTEM, parts=args.parts
+                )
+            except DomainError as error:
+                print(f"error: {error}", file=sys.stderr)
+                return 1
+            await session.commit()
+    finally:
+        await engine.dispose()
+    copied = ", ".join(f"{part} {count}" for part, count in outcome.copied.items())
+    print(f"Onboarded {args.slug} from {args.from_municipality}: {copied}.")
+    for item in outcome.review:
+        print(f"review {item['resource']} {item['field']}")
+    return 0
+
+
+def _onboard(args: argparse.Namespace) -> int:
+    return asyncio.run(_onboard_async(args))
 
 
 async def _create_user_async(args: argparse.Namespace, password: str) -> int:
@@ -148,7 +209,12 @@ async def _worker_async(once: bool) -> int:
     import signal
 
     from app.core.db import create_engine, create_session_factory
-    from app.services.mailer import deliver_due, enqueue_reminders, run_worker
+    from app.services.mailer import (
+        deliver_due,
+        enqueue_reminders,
+        enqueue_term_endings,
+        run_worker,
+    )
 
     settings = get_settings()
     engine = create_engine(settings.database_url)
@@ -156,8 +222,11 @@ async def _worker_async(once: bool) -> int:
     try:
         if once:
             reminded = await enqueue_reminders(session_factory=session_factory, settings=settings)
+            terms = await enqueue_term_endings(session_factory=session_factory, settings=settings)
             sent = await deliver_due(session_factory=session_factory, settings=settings)
-            print(f"reminders enqueued: {reminded}; emails sent: {sent}")
+            print(
+                f"reminders enqueued: {reminded}; term-ending notices: {terms}; emails sent: {sent}"
+            )
             return 0
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -220,14 +289,33 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="settle", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="apply every Alembic migration").set_defaults(run=_migrate)
-    seed = commands.add_parser("seed", help="load the seed data (idempotent)")
-    seed.add_argument(
+    seed_command = commands.add_parser(
+        "seed", help="load the seed data (idempotent); in development also the demo"
+    )
+    seed_command.add_argument(
+        "--no-demo",
+        action="store_true",
+        help="leave out the fictional demo guides and stories (never seeded in production)",
+    )
+    seed_command.add_argument(
         "--if-empty",
         action="store_true",
         help="load it only into a database without municipalities; always ensure the "
         "first admin (what the Docker image runs at every start)",
     )
-    seed.set_defaults(run=_seed)
+    seed_command.set_defaults(run=_seed)
+    commands.add_parser(
+        "purge-demo", help="remove the demo guides (with slots and bookings) and stories"
+    ).set_defaults(run=_purge_demo)
+    onboard = commands.add_parser(
+        "onboard", help="copy another municipality's starter kit into one (drafts, idempotent)"
+    )
+    onboard.add_argument("slug", help="the municipality to start")
+    onboard.add_argument("--from", dest="from_municipality", default="kemijarvi")
+    onboard.add_argument(
+        "--parts", nargs="+", choices=["cards", "personas", "promise", "journey", "landing"]
+    )
+    onboard.set_defaults(run=_onboard)
     create = commands.add_parser(
         "create-user", help="create a staff account (password from SETTLE_PASSWORD or a prompt)"
     )

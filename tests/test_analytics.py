@@ -311,17 +311,17 @@ async def test_csv_figures_are_imported(client: httpx.AsyncClient, auth: Any) ->
             "platform": "instagram",
             "hashtag": "#kemijärvi",
             "posts": 14,
-            "clicks": 0,
+            "clicks": None,  # not in the file: not measured, not zero
             "likes": 820,
-            "reposts": 0,
+            "reposts": None,
         },
         {
             "platform": "facebook",
             "hashtag": "#tuhannenjayhdentyönmatkatoimisto",
             "posts": 12,
             "clicks": 95,
-            "likes": 0,
-            "reposts": 0,
+            "likes": None,
+            "reposts": None,
         },
     ]
     metrics = {m["key"]: m["value"] for m in body["metrics"]}
@@ -678,3 +678,63 @@ def test_quarters_begin_at_midnight_in_helsinki() -> None:
     assert str(Quarter.parse("2026-Q1").shift(-1)) == "2025-Q4"
     assert str(Quarter.parse("2026-Q4").shift(1)) == "2027-Q1"
     assert Quarter.of(quarter.start - timedelta(seconds=1)) == Quarter(2026, 1)
+
+
+async def test_figures_never_entered_stay_absent_not_zero(
+    client: httpx.AsyncClient, auth: Any
+) -> None:
+    """A quarter that counted only posts says nothing of likes: the README's "absent is
+    not zero" holds in the snapshot, the comparison, the trend and the report."""
+    headers = auth("kemijarvi-comms")
+    earlier = await new_snapshot(
+        client,
+        auth,
+        "2026-Q2",
+        social=[{"platform": "instagram", "hashtag": "#kemijarvi", "posts": 4}],
+    )
+    assert earlier["social"] == [
+        {
+            "platform": "instagram",
+            "hashtag": "#kemijarvi",
+            "posts": 4,
+            "clicks": None,
+            "likes": None,
+            "reposts": None,
+        }
+    ]
+    assert "social.likes" not in {m["key"] for m in earlier["metrics"]}
+    current = await new_snapshot(
+        client,
+        auth,
+        "2026-Q3",
+        social=[{"platform": "instagram", "hashtag": "#kemijarvi", "posts": 6, "likes": 820}],
+    )
+    comparison = (
+        await client.get(f"{SNAPSHOTS}/{current['id']}/comparison", headers=headers)
+    ).json()
+    likes = next(m for m in comparison["metrics"] if m["key"] == "social.likes")
+    assert (likes["value"], likes["previous"], likes["change_abs"]) == (820, None, None)
+    trend = (
+        await client.get(
+            f"{BASE}/trends/social.likes",
+            params={"from": "2026-Q2", "to": "2026-Q3"},
+            headers=headers,
+        )
+    ).json()
+    assert [p["value"] for p in trend["points"]] == [None, 820]
+    report = await client.get(
+        f"{SNAPSHOTS}/{current['id']}/report", params={"format": "md"}, headers=headers
+    )
+    assert "▲ +820" not in report.text
+    graphql = await client.post(
+        "/graphql",
+        json={
+            "query": 'query($id: ID!) { analyticsSnapshot(municipality: "kemijarvi", id: $id) '
+            "{ social { posts likes clicks } } }",
+            "variables": {"id": earlier["id"]},
+        },
+        headers=headers,
+    )
+    assert graphql.json()["data"]["analyticsSnapshot"]["social"] == [
+        {"posts": 4, "likes": None, "clicks": None}
+    ], graphql.text

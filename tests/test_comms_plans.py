@@ -118,6 +118,9 @@ async def test_kemijarvis_2022_plan_is_seeded_approved_with_the_models_rows(
     plan = body["items"][0]
     assert plan["status"] == "approved"
     assert plan["version"] == 1
+    # Approved in its own year, not on the day the seed ran.
+    assert plan["decision"]["decision_date"] == "2022-01-31"
+    assert plan["decision"]["decided_at"].startswith("2022-01-31")
     assert "#tuhannenjayhdentyönmatkatoimisto" in plan["hashtags"]
     assert {c["key"] for c in plan["circles"]} == {
         "municipality",
@@ -136,7 +139,6 @@ async def test_kemijarvis_2022_plan_is_seeded_approved_with_the_models_rows(
     ]
     assert {r["cadence"] for r in external} == {"continuous"}
     assert len(external) == 5
-    assert plan["decision"]["decision_date"] is None
     assert any(m["target"] == 13 for m in plan["metrics"])
     assert plan["strategy"]["why"]["en"]
     calendar = (
@@ -550,3 +552,25 @@ async def test_the_ics_feed_has_helsinki_times_and_stable_uids(
     assert again.content == response.content
     english = await client.get(url, headers=headers, params={"lang": "en"})
     assert b"SUMMARY:Report to the council" in english.content
+
+
+async def test_approving_a_new_version_supersedes_the_old_one(
+    client: httpx.AsyncClient, auth: Any
+) -> None:
+    headers = auth("kemijarvi-comms")
+    first = await approved_plan(client, auth, 2029)
+    fresh = await client.post(f"{BASE}/{first['id']}/new-version", headers=headers)
+    assert fresh.status_code == 201, fresh.text
+    second = fresh.json()
+    await client.post(f"{BASE}/{second['id']}/submit", headers=headers)
+    approved = await client.post(
+        f"{BASE}/{second['id']}/approve", json={"decision_date": "2029-03-01"}, headers=headers
+    )
+    assert approved.status_code == 200, approved.text
+    listed = (await client.get(BASE, params={"year": 2029}, headers=headers)).json()
+    assert [(p["version"], p["status"]) for p in listed["items"]] == [
+        (2, "approved"),
+        (1, "superseded"),
+    ]
+    history = (await client.get(f"{BASE}/{first['id']}/history", headers=headers)).json()
+    assert history[0]["action"] == "superseded"

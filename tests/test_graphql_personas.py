@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.test_graphql import gql
 from tests.test_guides import make_guide, make_slot, next_week_at
-from tests.test_landing import import_stories, story
+from tests.test_landing import TRAVEL_AGENCY, import_stories, story
 from tests.test_personas import guide_body
 from tests.test_service_cards import _municipality_with_cards
 
@@ -106,7 +106,8 @@ async def test_the_landing_page_in_one_query_matches_rest(
 ) -> None:
     guide = await make_guide(client, auth)
     await make_slot(client, auth, guide["id"], next_week_at(10))
-    await import_stories(client, auth, [story(1, 1), story(2, 2)])
+    tagged = [TRAVEL_AGENCY]
+    await import_stories(client, auth, [story(1, 1, hashtags=tagged), story(2, 2, hashtags=tagged)])
     body = await gql(client, LANDING, m="kemijarvi", lang="EN")
     assert "errors" not in body, body
     page = body["data"]["landing"]

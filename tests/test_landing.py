@@ -37,6 +37,10 @@ SEED_TILES = [
 ]
 
 
+TRAVEL_AGENCY = "#tuhannenjayhdentyönmatkatoimisto"
+STORIES_TAG = "#tuhannenjayhdentyöntarinat"
+
+
 def story(number: int, day: int, **changes: Any) -> dict[str, Any]:
     return {
         "title": f"Tarina {number}",
@@ -87,7 +91,9 @@ async def test_kemijarvis_landing_page_in_english_from_one_request(
     assert homes["label"] == "Homes for sale"
     assert homes["topics"] == [{"key": "home", "name": "Home and housing"}]
     assert homes["cards"][0]["title"] == "Naturally happy in a home of your own"
-    assert "https://www.etuovi.com" in [link["url"] for link in homes["links"]]
+    assert "https://www.etuovi.com/myytavat-asunnot/kemijarvi" in [
+        link["url"] for link in homes["links"]
+    ]
     assert all(tile["cards"] or tile["links"] for tile in page["tiles"])
     assert page["service_promise"]["title"] == "An effortless move"
     assert len(page["personas"]) == 8
@@ -147,9 +153,17 @@ async def test_featured_guides_are_public_profiles_with_free_slots_first(
 async def test_the_three_newest_approved_stories_are_shown(
     client: httpx.AsyncClient, auth: Any
 ) -> None:
-    await import_stories(client, auth, [story(n, n) for n in range(1, 6)])
+    """Only stories under the model's stories hashtags (both are seeded) fill the feed:
+    a newer #visitlapland post does not."""
+    settings = (await client.get(f"{BASE}/landing-config", headers=auth("kemijarvi-editor"))).json()
+    assert settings["story_hashtags"] == [TRAVEL_AGENCY, STORIES_TAG]
+    tags = [TRAVEL_AGENCY, STORIES_TAG]
+    await import_stories(client, auth, [story(n, n, hashtags=[tags[n % 2]]) for n in range(1, 6)])
+    await import_stories(client, auth, [story(7, 20, hashtags=["#visitlapland"])])
     pending = await client.post(
-        f"{BASE}/stories", json=story(9, 28), headers=auth("kemijarvi-editor")
+        f"{BASE}/stories",
+        json=story(9, 28, hashtags=[TRAVEL_AGENCY]),
+        headers=auth("kemijarvi-editor"),
     )
     assert pending.status_code == 201
     stories = (await client.get(LANDING)).json()["stories"]
@@ -201,7 +215,9 @@ async def test_unrelated_writes_keep_the_landing_warm_and_a_story_approval_refre
         headers=auth("posio-admin"),
     )
     pending = await client.post(
-        f"{BASE}/stories", json=story(1, 3), headers=auth("kemijarvi-comms")
+        f"{BASE}/stories",
+        json=story(1, 3, hashtags=[TRAVEL_AGENCY]),
+        headers=auth("kemijarvi-comms"),
     )
     cold = await client.get(LANDING, params={"lang": "en"})
     assert cold.json()["stories"] == []
@@ -399,3 +415,25 @@ async def test_a_municipality_without_configuration_gets_a_tile_per_topic(
         "message",
         "phone",
     ]
+
+
+async def test_every_tile_is_described_and_housing_links_are_limited_to_the_town(
+    client: httpx.AsyncClient,
+) -> None:
+    """The model's own notes on the tiles (seed p. 42): "Sähkö, vesi, liikenne" gives
+    water, distances in km and drive times, and the nearest airports; housing links
+    go straight to Kemijärvi's listings, not to the sites' front pages."""
+    tiles = (await client.get(LANDING, params={"lang": "fi"})).json()["tiles"]
+    assert len(tiles) == 18
+    assert all(tile["description"] for tile in tiles)
+    transport = next(t for t in tiles if t["key"] == "electricity-water-transport")
+    for words in ("vesi", " km", " h", "lentoasema", "VR", "Matkahuol"):
+        assert words in transport["description"], words
+    housing = [
+        link["url"]
+        for t in tiles
+        if t["key"] in ("homes-for-sale", "rentals")
+        for link in t["links"]
+    ]
+    assert housing
+    assert all(url.rstrip("/").endswith("/kemijarvi") for url in housing), housing

@@ -43,8 +43,8 @@ async def test_unsupported_language_is_422_listing_supported(client: httpx.Async
 
 
 async def test_swedish_falls_back_to_finnish_and_says_so(client: httpx.AsyncClient) -> None:
-    body = (await client.get(f"{BASE}/kemijarvi", params={"lang": "sv"})).json()
-    assert body["contact"]["visiting_address"] == "Kaupungintalo, 98100 Kemijärvi"
+    body = (await client.get(f"{BASE}/keminmaa", params={"lang": "sv"})).json()
+    assert body["contact"]["visiting_address"] == "Kunnantalo, 94400 Keminmaa"
     assert body["meta"]["fallback_fields"] == ["contact.visiting_address"]
     assert body["contact"]["phone"]["hours"] == "Vardagar kl. 9–15"
 

@@ -1,10 +1,12 @@
 """The roadmap and the yearly review of the operating model through the REST API."""
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from app.core.time import HELSINKI, utcnow
 from tests.conftest import assert_problem
 
 BASE = "/api/v1/municipalities/kemijarvi/roadmap"
@@ -49,7 +51,8 @@ async def test_kemijarvis_2022_to_2025_roadmap_is_seeded_with_its_pilots(
     assert first["title"] == "Renewing the settlement-services operating model"
     assert (first["starts_on"], first["ends_on"]) == ("2022-01-01", "2022-06-30")
     assert first["timing"] == "past"
-    assert first["status"] == "planned"
+    # No status was recorded: a phase that has ended is not still "planned".
+    assert (first["status"], first["status_source"]) == ("done", "dates")
     assert [p["key"] for p in first["pilots"]] == [
         "joint-social-health-recruitment",
         "hobbies-and-associations-on-the-map",
@@ -206,3 +209,32 @@ async def test_the_yearly_review_of_the_operating_model(
     assert body["errors"][0]["field"] == "body.strengths"
     assert_problem(await client.get(f"{BASE}/reviews/2025"), 404)
     assert_problem(await client.get(f"{POSIO}/reviews/2026"), 404)
+
+
+async def test_a_phase_status_follows_the_dates_unless_set(
+    client: httpx.AsyncClient, auth: Any
+) -> None:
+    headers = auth("kemijarvi-comms")
+    today = utcnow().astimezone(HELSINKI).date()
+    body = {
+        "key": "running-now",
+        "starts_on": (today - timedelta(days=10)).isoformat(),
+        "ends_on": (today + timedelta(days=10)).isoformat(),
+        "title": {"fi": "Käynnissä"},
+    }
+    created = await client.post(f"{BASE}/phases", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    phase = created.json()
+    assert (phase["status"], phase["status_source"]) == ("in_progress", "dates")
+    url = f"{BASE}/phases/{phase['id']}"
+    postponed = await client.patch(
+        url,
+        json={"status": "postponed"},
+        headers={**headers, "If-Match": created.headers["etag"]},
+    )
+    assert postponed.status_code == 200, postponed.text
+    assert (postponed.json()["status"], postponed.json()["status_source"]) == ("postponed", "set")
+    cleared = await client.patch(
+        url, json={"status": None}, headers={**headers, "If-Match": postponed.headers["etag"]}
+    )
+    assert (cleared.json()["status"], cleared.json()["status_source"]) == ("in_progress", "dates")

@@ -1,5 +1,7 @@
 """Settings: production refuses an unsafe secret; lists read from the environment."""
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
@@ -38,3 +40,31 @@ def test_cors_origins_are_read_comma_separated(monkeypatch: pytest.MonkeyPatch) 
 def test_default_database_is_a_sqlite_file(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
     assert Settings(_env_file=None).database_url.startswith("sqlite+aiosqlite:///")  # type: ignore[call-arg]
+
+
+def test_public_base_url_follows_host_and_port_when_unset(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On port 8101 the fixed default (:8000) made the mover's manage link and the HSDS
+    openapi_url dead."""
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    monkeypatch.setenv("PORT", "8101")
+    assert Settings(_env_file=None).public_base_url == "http://127.0.0.1:8101"  # type: ignore[call-arg]
+    assert Settings(host="0.0.0.0", port=9000).public_base_url == "http://127.0.0.1:9000"
+    assert Settings(host="::1", port=9000).public_base_url == "http://[::1]:9000"
+    chosen = Settings(port=9000, public_base_url="https://settle.example.org")
+    assert chosen.public_base_url == "https://settle.example.org"
+
+
+async def test_links_in_responses_point_at_the_serving_port(database: Any) -> None:
+    import httpx
+
+    from app.main import create_app
+    from tests.conftest import make_settings
+
+    settings = make_settings(database.url, port=8101, public_base_url="")
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        root = (await client.get("/api/v1/municipalities/kemijarvi/hsds/en/")).json()
+    assert root["openapi_url"] == "http://127.0.0.1:8101/openapi.json"

@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.core import metrics
 from app.core.errors import NotFound
-from app.core.i18n import check_language, negotiate
+from app.core.i18n import check_language, served_language
 from app.core.jsonenc import dumps
 from app.models.content_version import GLOBAL_SCOPE
 from app.models.municipality import Municipality
@@ -285,6 +285,12 @@ class PublicCache:
             return Response(status_code=304, headers=headers)
         return Response(content=body.content, media_type="application/json", headers=headers)
 
+    def known_tenant(self, slug: str) -> TenantRef | None:
+        """The municipality from memory, only while the directory is known current."""
+        if self.versions.peek([_DIRECTORY_KEY]) != (self._directory_version,):
+            return None
+        return self._directory.get(slug)
+
     def lookup(self, path: str, query_string: bytes, language: str | None) -> Body | None:
         """A cached body that is current by the versions in memory (no database)."""
         entry = self.bodies.get(request_key(path, query_string, language))
@@ -299,18 +305,36 @@ class PublicCache:
         self.versions.forget(keys)
 
 
-def _language(scope: Scope, query_string: bytes) -> tuple[bool, str | None]:
-    """The response language the route would pick, or (False, None) when unsure."""
+MUNICIPALITY_PATH = ("", "api", "v1", "municipalities")
+
+
+def _language(cache: PublicCache, scope: Scope, query_string: bytes) -> tuple[bool, str | None]:
+    """The response language the route would pick (`app.api.deps.get_language`, the
+    same rule), or (False, None) when unsure."""
+    explicit = None
     for name, value in parse_qsl(query_string.decode("latin-1")):
         if name == "lang":
             try:
-                return True, check_language(value)
+                explicit = check_language(value)
             except ValueError:
                 return False, None
+            break
+    accept = None
     for name, value in scope["headers"]:
         if name == b"accept-language":
-            return True, negotiate(value.decode("latin-1"))
-    return True, None
+            accept = value.decode("latin-1")
+            break
+    if explicit is None and not accept:
+        return True, None
+    segments = scope["path"].split("/")
+    if len(segments) > 4 and tuple(segments[:4]) == MUNICIPALITY_PATH and segments[4]:
+        tenant = cache.known_tenant(segments[4])
+        if tenant is None:
+            return False, None
+        return True, served_language(
+            explicit, accept, tenant.enabled_languages, tenant.default_language
+        )
+    return True, served_language(explicit, accept)
 
 
 class FastLane:
@@ -332,7 +356,7 @@ class FastLane:
             if name == b"if-none-match":
                 if_none_match = value.decode("latin-1")
         query_string: bytes = scope.get("query_string", b"")
-        known, language = _language(scope, query_string)
+        known, language = _language(self.cache, scope, query_string)
         body = self.cache.lookup(scope["path"], query_string, language) if known else None
         if body is None:
             await self.app(scope, receive, send)

@@ -13,8 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.api.caching import PublicCache, TenantRef, etag_matches, make_etag
 from app.core.config import Settings
 from app.core.db import begin_writing
-from app.core.errors import PreconditionFailed, PreconditionRequired, Unauthorized
-from app.core.i18n import LANGUAGES, negotiate
+from app.core.errors import NotFound, PreconditionFailed, PreconditionRequired, Unauthorized
+from app.core.i18n import LANGUAGES, served_language
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.core.security import TOKEN_VERSION_CLAIM, InvalidToken, decode_access_token
 from app.core.time import Instant
@@ -109,15 +109,28 @@ CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 async def get_language(
     request: Request,
+    session: SessionDep,
+    cache: CacheDep,
     lang: Annotated[
         Literal["fi", "sv", "en"] | None,
-        Query(description="Return plain strings in this language (falls back to fi)."),
+        Query(
+            description="Return plain strings in this language (falls back to fi). Under "
+            "a municipality, only its enabled languages are served: another one gets "
+            "its default language; Content-Language says which was served."
+        ),
     ] = None,
 ) -> str | None:
-    """`?lang=` wins; otherwise Accept-Language; neither means every translation."""
-    if lang is not None:
-        return lang
-    return negotiate(request.headers.get("accept-language"))
+    """`?lang=` wins; otherwise Accept-Language; neither means every translation.
+    Under /municipalities/{slug}, the best language that municipality enables."""
+    accept = request.headers.get("accept-language")
+    slug = request.path_params.get("slug")
+    if (lang is None and not accept) or not isinstance(slug, str):
+        return served_language(lang, accept)
+    try:
+        ref = await cache.tenant(session, slug)
+    except NotFound:
+        return served_language(lang, accept)  # the route answers 404
+    return served_language(lang, accept, ref.enabled_languages, ref.default_language)
 
 
 Lang = Annotated[str | None, Depends(get_language)]

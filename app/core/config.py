@@ -22,7 +22,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Empty: derived from HOST and PORT (see _derive_public_base_url), so links in
+    # emails and responses point at the server that made them.
+    public_base_url: str = ""
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     secret_key: str = DEFAULT_SECRET_KEY
@@ -128,6 +130,17 @@ class Settings(BaseSettings):
             except ValueError as error:
                 raise ValueError(f"forwarded_allow_ips: {error}") from None
         return value
+
+    @model_validator(mode="after")
+    def _derive_public_base_url(self) -> "Settings":
+        """Unset, the links point at HOST:PORT (a wildcard host at the loopback): on
+        port 8101 a fixed default of :8000 made every manage link dead."""
+        if not self.public_base_url:
+            host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(self.host, self.host)
+            if ":" in host:
+                host = f"[{host}]"
+            self.public_base_url = f"http://{host}:{self.port}"
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> "Settings":

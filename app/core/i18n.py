@@ -72,14 +72,19 @@ def check_language(lang: str) -> str:
     return code
 
 
-def negotiate(accept_language: str | None) -> str | None:
-    """Pick a supported language from an Accept-Language header (RFC 9110 §12.5.4).
+def negotiate(
+    accept_language: str | None,
+    available: Iterable[str] = LANGUAGES,
+    default: str = FALLBACK_LANGUAGE,
+) -> str | None:
+    """Pick one of `available` from an Accept-Language header (RFC 9110 §12.5.4).
 
     Returns None when there is no header, so the caller gets every translation; a
-    header naming only unsupported languages gets the fallback language.
+    header naming none of `available` gets `default`.
     """
     if not accept_language:
         return None
+    offered = set(available)
     ranked: list[tuple[float, int, str]] = []
     for index, part in enumerate(accept_language.split(",")):
         pieces = part.strip().split(";")
@@ -99,11 +104,33 @@ def negotiate(accept_language: str | None) -> str | None:
         ranked.append((-quality, index, tag))
     for _, _, tag in sorted(ranked):
         if tag == "*":
-            return FALLBACK_LANGUAGE
+            return default
         primary = tag.split("-")[0]
-        if primary in LANGUAGES:
+        if primary in offered:
             return primary
-    return FALLBACK_LANGUAGE
+    return default
+
+
+def served_language(
+    explicit: str | None,
+    accept_language: str | None,
+    enabled: Iterable[str] | None = None,
+    default: str = FALLBACK_LANGUAGE,
+) -> str | None:
+    """The language a response is in: `?lang=` wins, then Accept-Language, but only
+    among the languages the municipality enables (`enabled`; None outside a
+    municipality): a language it does not serve gets its default language, and the
+    response says so (Content-Language), rather than claiming Swedish over Finnish.
+
+    The REST dependency and the cache's fast lane both call this, so a cached body is
+    always found under the language it was built in.
+    """
+    available = tuple(enabled) if enabled is not None else LANGUAGES
+    if default not in available:
+        default = available[0] if available else FALLBACK_LANGUAGE
+    if explicit is not None:
+        return explicit if explicit in available else default
+    return negotiate(accept_language, available, default)
 
 
 @dataclass

@@ -42,12 +42,14 @@ from app.graphql.types.personas import (
     StoryInput,
 )
 from app.graphql.types.service_card import input_dict
+from app.models.municipality import Municipality
 from app.models.persona import PersonaCopyIn, PersonaUpdate, ServicePromiseUpdate
 from app.models.story import StoryCreate, StoryStatus
 from app.models.user import Role
 from app.services import journey as journey_service
 from app.services import landing as landing_service
 from app.services import persona as persona_service
+from app.services import readiness as readiness_service
 from app.services import story as story_service
 from app.services.auth import Principal, require_read, require_write
 from app.services.service_card import Actor
@@ -149,6 +151,46 @@ def _localized(document: dict[str, Any], lang: Lang, lists: frozenset[str]) -> d
     return data
 
 
+@strawberry.type(description="What to fix, and where: the resource URL and the field.")
+class ReadinessPointer:
+    resource: str
+    field: str
+
+
+@strawberry.type(description="One thing that blocks going live, or is worth a look.")
+class ReadinessItem:
+    code: str
+    message: str
+    pointer: ReadinessPointer
+
+
+@strawberry.type(description="A municipality's go-live readiness.")
+class Readiness:
+    municipality: str
+    ready: bool
+    blocking: list[ReadinessItem]
+    advisory: list[ReadinessItem]
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> "Readiness":
+        def items(rows: list[dict[str, Any]]) -> list[ReadinessItem]:
+            return [
+                ReadinessItem(
+                    code=row["code"],
+                    message=row["message"],
+                    pointer=ReadinessPointer(**row["pointer"]),
+                )
+                for row in rows
+            ]
+
+        return cls(
+            municipality=doc["municipality"],
+            ready=doc["ready"],
+            blocking=items(doc["blocking"]),
+            advisory=items(doc["advisory"]),
+        )
+
+
 @strawberry.type
 class PersonaQueries:
     @strawberry.field(description="A municipality's personas, one per mover segment.")
@@ -193,6 +235,26 @@ class PersonaQueries:
             session=info.context.session, municipality_id=ref.id
         )
         return Journey.from_doc(_localized(document, lang, frozenset()))
+
+    @strawberry.field(
+        description="Can this municipality go live? Blocking and advisory items, each "
+        "with a code, a message in `lang` and a pointer (staff; as REST …/readiness)."
+    )
+    async def readiness(
+        self, info: ContextInfo, municipality: str, lang: Lang = Lang.FI
+    ) -> Readiness:
+        ref = await _tenant(info, municipality)
+        require_read(_signed_in(info), ref.id, *CONTENT_STAFF)
+        row = await info.context.session.get(Municipality, ref.id)
+        if row is None:
+            raise NotFound(f"No municipality '{municipality}'.")
+        document = await readiness_service.report(
+            session=info.context.session,
+            municipality=row,
+            lang=lang.value,
+            stale_after_days=info.context.settings.stale_after_days,
+        )
+        return Readiness.from_doc(document)
 
     @strawberry.field(description="Everything the mover landing page shows, in one query.")
     async def landing(self, info: ContextInfo, municipality: str, lang: Lang = Lang.FI) -> Landing:

@@ -72,16 +72,18 @@ class WebsiteFigures(BaseModel):
 
 
 class SocialFigure(BaseModel):
-    """Posts under one hashtag on one platform, with what they got."""
+    """Posts under one hashtag on one platform, with what they got. A figure left out
+    was not measured: it stays absent (null), never zero, so a quarter that counted only
+    posts does not read as a quarter with no likes."""
 
     model_config = ConfigDict(extra="forbid")
 
     platform: Platform
     hashtag: Hashtag
-    posts: Count = 0
-    clicks: Count = 0
-    likes: Count = 0
-    reposts: Count = 0
+    posts: Count | None = None
+    clicks: Count | None = None
+    likes: Count | None = None
+    reposts: Count | None = None
 
 
 class FeedbackSummary(BaseModel):

@@ -180,11 +180,13 @@ class MessageReply(BaseModel):
     reply: Annotated[str, PydanticField(min_length=1, max_length=10_000)]
 
 
-# The topics a mover can choose for the info package (seed p. 16).
+# The topics a mover can choose for the info package: the 18 of the landing-page model
+# (seed p. 16), in its order. Labels are in app.services.info_package.TOPIC_LABELS.
 INFO_PACKAGE_TOPICS: tuple[str, ...] = (
     "jobs",
     "premises",
     "daycare",
+    "early-education",
     "school",
     "hobbies",
     "rentals",

@@ -26,6 +26,9 @@ class PlanStatus(StrEnum):
     submitted = "submitted"
     approved = "approved"
     returned = "returned"
+    # An approved version the board later replaced by approving a newer one: only one
+    # version of a year's plan is in force.
+    superseded = "superseded"
 
 
 class Scope(StrEnum):

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 from pydantic import Field as PydanticField
 from sqlalchemy import Index
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, UniqueConstraint
 
 from app.core.db import PydanticJSON
 from app.core.i18n import I18nLongText, I18nText
@@ -20,9 +20,14 @@ from app.models.service_card import ServiceLanguage
 
 
 class GuideStatus(StrEnum):
+    """`status` as stored is the municipality's decision; what is shown follows the term's
+    dates too (see `app.services.guide.effective_status`): an active guide whose term has
+    passed is `ended`, a confirmed successor whose term has not begun is `upcoming`."""
+
     proposed = "proposed"
     active = "active"
     ended = "ended"
+    upcoming = "upcoming"
 
 
 class GuideKind(StrEnum):
@@ -82,6 +87,25 @@ class Guide(Timestamped, table=True):
     successor_id: uuid.UUID | None = Field(
         default=None, foreign_key="guide.id", ondelete="SET NULL"
     )
+    # An obviously fictional guide seeded for the development demo (`settle seed`);
+    # `settle purge-demo` removes it with its slots and bookings.
+    demo: bool = Field(default=False)
+
+
+class ExpertiseTerm(SQLModel, table=True):
+    """One area of expertise a guide can have, in a municipality's own vocabulary, with
+    its label in each language: guides carry the key, visitors read the label."""
+
+    __tablename__ = "guide_expertise"
+    __table_args__ = (UniqueConstraint("municipality_id", "key"),)
+
+    id: uuid.UUID = uuid_pk()
+    municipality_id: uuid.UUID = Field(
+        foreign_key="municipality.id", ondelete="CASCADE", index=True
+    )
+    key: str = Field(max_length=40)
+    label: I18nText = Field(sa_type=PydanticJSON(I18nText))
+    position: int = Field(default=0)
 
 
 class Slot(SQLModel, table=True):
@@ -145,6 +169,8 @@ class GuideCreate(BaseModel):
 
     @model_validator(mode="after")
     def _term_order(self) -> "GuideCreate":
+        if self.status == GuideStatus.upcoming:
+            raise ValueError("status upcoming follows from term_start; send active")
         if self.term_start and self.term_end and self.term_end <= self.term_start:
             raise ValueError("term_end must be after term_start")
         return self
@@ -168,6 +194,31 @@ class GuideUpdate(PatchModel):
 SELF_EDITABLE = frozenset(
     {"display_name", "photo_url", "bio", "languages", "expertise", "modes", "contacts"}
 )
+
+
+class ExpertiseTermIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: ExpertiseTag
+    label: I18nText
+
+
+def _unique_terms(terms: list[ExpertiseTermIn]) -> list[ExpertiseTermIn]:
+    keys = [term.key for term in terms]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise ValueError(f"each key once: {', '.join(repeated)}")
+    return terms
+
+
+class ExpertiseVocabularyIn(BaseModel):
+    """The whole vocabulary, in the order to show it; replaces the previous one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    terms: Annotated[
+        list[ExpertiseTermIn], AfterValidator(_unique_terms), PydanticField(max_length=200)
+    ]
 
 
 class SuccessorIn(BaseModel):

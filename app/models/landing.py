@@ -107,9 +107,14 @@ class LandingConfig(Timestamped, table=True):
     )
     featured_guides: int = Field(default=3)
     stories: int = Field(default=3)
-    story_hashtag: str | None = Field(default=None, max_length=120)
+    # The stories hashtags (seed p. 60–65): the feed shows only approved stories carrying
+    # one of them; empty, any approved story.
+    story_hashtags: list[str] = Field(default_factory=list, sa_type=PydanticJSON(list[str]))
     show_service_promise: bool = Field(default=True)
     map_links: list[MapLink] = Field(default_factory=list, sa_type=PydanticJSON(list[MapLink]))
+    # What the info package is called (Kemijärvi: "Minustako kemijärveläinen?"); the
+    # email names it. None: a neutral name.
+    info_package_name: I18nText | None = Field(default=None, sa_type=PydanticJSON(I18nText))
     updated_by_name: str | None = Field(default=None, max_length=200)
     updated_items: list[str] = Field(default_factory=list, sa_type=PydanticJSON(list[str]))
 
@@ -120,9 +125,10 @@ LANDING_CONFIG_FIELDS: tuple[str, ...] = (
     "contact_ways",
     "featured_guides",
     "stories",
-    "story_hashtag",
+    "story_hashtags",
     "show_service_promise",
     "map_links",
+    "info_package_name",
 )
 
 
@@ -130,18 +136,25 @@ class LandingConfigUpdate(PatchModel):
     """A partial update; `tiles` (in the order to show them) and `map_links` replace
     the whole list when sent."""
 
-    nullable_fields = frozenset({"introduction", "story_hashtag"})
+    nullable_fields = frozenset({"introduction", "info_package_name"})
 
     introduction: Introduction | None = None
     tiles: Tiles | None = None
     contact_ways: ContactWays | None = None
     featured_guides: int | None = PydanticField(default=None, ge=0, le=12)
     stories: int | None = PydanticField(default=None, ge=0, le=12)
-    story_hashtag: Hashtag | None = PydanticField(
-        default=None, description="Show only approved stories with this hashtag"
+    story_hashtags: list[Hashtag] | None = PydanticField(
+        default=None,
+        max_length=10,
+        description="Show only approved stories carrying one of these hashtags "
+        "(empty: any approved story)",
     )
     show_service_promise: bool | None = None
     map_links: list[MapLink] | None = PydanticField(default=None, max_length=20)
+    info_package_name: I18nText | None = PydanticField(
+        default=None,
+        description='What the info package is called, e.g. "Minustako kemijärveläinen?"',
+    )
 
 
 # ---- output (documentation of the landing document) ------------------------------------------
@@ -180,9 +193,10 @@ class LandingConfigPublic(BaseModel):
     contact_ways: list[ContactWayKind]
     featured_guides: int
     stories: int
-    story_hashtag: str | None
+    story_hashtags: list[str]
     show_service_promise: bool
     map_links: list[MapLinkOut]
+    info_package_name: LocalText | None = None
     last_updated: datetime | None
     updated_by: str | None
     updated_items: list[str]

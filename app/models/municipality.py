@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic import Field as PydanticField
@@ -24,6 +24,9 @@ class PhoneChannel(BaseModel):
     number: PhoneNumber
     hours: I18nText
     price: I18nText
+    # A number known to be a stand-in (the seed's): the readiness report blocks going
+    # live until a real one replaces it.
+    placeholder: bool = False
 
 
 class ContactChannels(BaseModel):
@@ -97,6 +100,9 @@ class PhoneChannelPublic(BaseModel):
     number: str
     hours: I18nText | str
     price: I18nText | str
+    placeholder: bool = PydanticField(
+        default=False, description="A stand-in number: not real yet (see …/readiness)"
+    )
 
 
 class ContactChannelsPublic(BaseModel):
@@ -135,3 +141,17 @@ class MunicipalityPublic(BaseModel):
                 "updated_at": row.updated_at,
             }
         )
+
+
+OnboardPart = Literal["cards", "personas", "promise", "journey", "landing"]
+
+
+class OnboardIn(BaseModel):
+    """Start a municipality from another's starter kit (copies arrive as drafts)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_municipality: Slug
+    parts: list[OnboardPart] | None = PydanticField(
+        default=None, min_length=1, max_length=5, description="Default: every part"
+    )

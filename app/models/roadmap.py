@@ -58,7 +58,11 @@ class PhaseCreate(BaseModel):
     description: I18nLongText | None = None
     goals: list[I18nText] = PydanticField(default_factory=list, max_length=50)
     pilots: list[Pilot] = PydanticField(default_factory=list, max_length=50)
-    status: RoadmapStatus = RoadmapStatus.planned
+    status: RoadmapStatus | None = PydanticField(
+        default=None,
+        description="Leave out (or null) to let the dates decide: planned before the "
+        "phase, in_progress during it, done after it.",
+    )
     outcome: I18nLongText | None = None
 
     @model_validator(mode="after")
@@ -72,7 +76,7 @@ class PhaseCreate(BaseModel):
 class PhaseUpdate(PatchModel):
     """`goals` and `pilots`, when sent, replace the whole list."""
 
-    nullable_fields = frozenset({"description", "outcome"})
+    nullable_fields = frozenset({"description", "outcome", "status"})
 
     starts_on: date | None = None
     ends_on: date | None = None
@@ -138,7 +142,8 @@ class RoadmapPhase(Timestamped, table=True):
     description: I18nLongText | None = Field(default=None, sa_type=PydanticJSON(I18nLongText))
     goals: list[I18nText] = Field(default_factory=list, sa_type=PydanticJSON(list[I18nText]))
     pilots: list[Pilot] = Field(default_factory=list, sa_type=PydanticJSON(list[Pilot]))
-    status: str = Field(default=RoadmapStatus.planned, max_length=16)
+    # None: the dates decide (see app.services.roadmap.phase_status).
+    status: str | None = Field(default=None, max_length=16)
     outcome: I18nLongText | None = Field(default=None, sa_type=PydanticJSON(I18nLongText))
     updated_by_name: str | None = Field(default=None, max_length=200)
     changed_fields: list[str] = Field(default_factory=list, sa_type=PydanticJSON(list[str]))
@@ -195,7 +200,10 @@ class PhasePublic(BaseModel):
     description: LocalText | None
     goals: list[LocalText]
     pilots: list[PilotPublic]
-    status: RoadmapStatus
+    status: RoadmapStatus = PydanticField(
+        description="As set by the municipality, else from the dates (see status_source)."
+    )
+    status_source: str = PydanticField(description="set, or dates")
     outcome: LocalText | None
     last_update: LastUpdate
     meta: ResponseMeta | None = None

@@ -107,6 +107,8 @@ class Story(Timestamped, table=True):
     moderated_by_name: str | None = Field(default=None, max_length=200)
     rejection_reason: str | None = Field(default=None, max_length=1000)
     created_by_name: str | None = Field(default=None, max_length=200)
+    # Seeded for the development demo (`settle seed`); `settle purge-demo` removes it.
+    demo: bool = Field(default=False)
 
 
 # ---- input ---------------------------------------------------------------------------------

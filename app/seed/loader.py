@@ -3,6 +3,7 @@
 import logging
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, time
 from importlib.resources import files
 from typing import Any
 
@@ -11,8 +12,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import Settings
+from app.core.i18n import I18nText
+from app.core.time import HELSINKI
 from app.models.comms_plan import CommsPlan, PlanCreate, PlanStatus
 from app.models.fund import FundRound, RoundCreate
+from app.models.guide import ExpertiseTerm
 from app.models.journey import JourneyUpdate
 from app.models.landing import LandingConfigUpdate
 from app.models.municipality import Municipality, MunicipalityCreate, MunicipalityUpdate
@@ -93,6 +97,33 @@ async def seed_topics(session: AsyncSession, report: SeedReport, topics: list[An
             report.created.append(f"topic {municipality.slug}/{item['key']}")
 
 
+async def seed_guide_expertise(session: AsyncSession, report: SeedReport) -> None:
+    """Every municipality starts with the same labelled expertise vocabulary; terms it
+    already has (perhaps relabelled) are left alone."""
+    terms = read_data("guide_expertise.yaml")["terms"]
+    for municipality in await session.exec(select(Municipality)):
+        have = set(
+            await session.exec(
+                select(ExpertiseTerm.key).where(
+                    col(ExpertiseTerm.municipality_id) == municipality.id
+                )
+            )
+        )
+        for position, item in enumerate(terms, start=1):
+            if item["key"] in have:
+                continue
+            session.add(
+                ExpertiseTerm(
+                    municipality_id=municipality.id,
+                    key=item["key"],
+                    label=I18nText.model_validate(item["label"]),
+                    position=position,
+                )
+            )
+            report.created.append(f"guide expertise {municipality.slug}/{item['key']}")
+    await session.flush()
+
+
 async def seed_cards(session: AsyncSession, report: SeedReport) -> None:
     """Kemijärvi's cards from the operating model, then a starter set for the partner
     municipalities copied (with provenance) from its municipality-neutral cards.
@@ -152,7 +183,7 @@ async def seed_comms_plans(session: AsyncSession, report: SeedReport) -> None:
         fields = {
             key: value
             for key, value in item.items()
-            if key not in ("id", "status", "decision_comment")
+            if key not in ("id", "status", "decision_comment", "decision_date")
         }
         plan = await plan_service.create(
             session=session,
@@ -163,12 +194,15 @@ async def seed_comms_plans(session: AsyncSession, report: SeedReport) -> None:
         )
         if item.get("status") == PlanStatus.approved:
             await plan_service.submit(session=session, plan=plan, actor=plan_service.SYSTEM)
+            decided = item.get("decision_date")
             await plan_service.approve(
                 session=session,
                 plan=plan,
                 actor=plan_service.SYSTEM,
-                decision_date=None,
+                decision_date=decided,
                 comment=item.get("decision_comment"),
+                # History as it was: decided on the decision day, not when seeded.
+                decided_at=datetime.combine(decided, time(12), HELSINKI) if decided else None,
             )
         report.created.append(f"comms plan kemijarvi/{plan.year}")
 
@@ -295,14 +329,21 @@ async def seed_first_admin(session: AsyncSession, settings: Settings, report: Se
         report.created.append(f"platform admin {settings.first_admin_email}")
 
 
-async def seed(*, session: AsyncSession, settings: Settings) -> SeedReport:
-    """Everything the seed files describe, created or brought up to date."""
+async def seed(*, session: AsyncSession, settings: Settings, demo: bool = False) -> SeedReport:
+    """Everything the seed files describe, created or brought up to date; with `demo`
+    (development only: never when ENVIRONMENT=production) also the fictional demo
+    guides and stories of `app.seed.demo`."""
     report = SeedReport()
     await seed_municipalities(session, report)
+    await seed_guide_expertise(session, report)
     await seed_cards(session, report)
     await seed_comms_plans(session, report)
     await seed_fund_and_roadmap(session, report)
     await seed_personas(session, report)
     await seed_landing(session, report)
     await seed_first_admin(session, settings, report)
+    if demo and settings.environment != "production":
+        from app.seed.demo import seed_demo  # local: it builds on this module
+
+        await seed_demo(session, report)
     return report

@@ -325,6 +325,8 @@ def metrics_of(
         for figure in snapshot.social:
             for measure in MEASURES:
                 value = getattr(figure, measure)
+                if value is None:
+                    continue  # not measured: absent, not zero
                 _add(found, f"social.{measure}", "social", _MEASURE_LABELS[measure], value)
                 tag_label = {
                     lang: f"{figure.hashtag}: {text.lower()}"
@@ -396,7 +398,8 @@ def snapshot_doc(
         "quarter": snapshot.quarter,
         "period": {"from": quarter.first_day.isoformat(), "to": quarter.last_day.isoformat()},
         "website": jsonable(snapshot.website),
-        "social": jsonable(snapshot.social),
+        # Every measure named, null when it was not measured: absent is not zero.
+        "social": [figure.model_dump(mode="json") for figure in snapshot.social],
         "movers": snapshot.movers,
         "feedback": jsonable(snapshot.feedback),
         "interviews": jsonable(snapshot.interviews),

@@ -35,7 +35,7 @@ from app.models.outbox import OutboxEmail
 from app.models.user import Role
 from app.services import content_version, notify
 from app.services.auth import Principal
-from app.services.guide import SLOT_KIND
+from app.services.guide import SLOT_KIND, effective_status
 
 # A manage link works until this long after the meeting (then the booking is history).
 LINK_VALID_AFTER_MEETING = timedelta(days=30)
@@ -97,7 +97,7 @@ async def _bookable_slot(
         )
     guide = await session.get(Guide, slot.guide_id)
     assert guide is not None
-    if slot.starts_at <= utcnow() or guide.status != GuideStatus.active:
+    if slot.starts_at <= utcnow() or effective_status(guide) != GuideStatus.active:
         raise Conflict("This time can no longer be booked.", code="slot-unavailable")
     if mode not in slot.modes:
         raise ValidationFailed(

@@ -572,6 +572,28 @@ async def submit(
     return plan
 
 
+async def _supersede_others(session: AsyncSession, plan: CommsPlan, actor: Actor) -> None:
+    """Approving a version replaces the year's approved one: two approved versions of
+    one year's plan must not coexist."""
+    others = await session.exec(
+        select(CommsPlan).where(
+            col(CommsPlan.municipality_id) == plan.municipality_id,
+            col(CommsPlan.year) == plan.year,
+            col(CommsPlan.status) == PlanStatus.approved,
+            col(CommsPlan.id) != plan.id,
+        )
+    )
+    for other in others:
+        other.status = PlanStatus.superseded
+        await _log(
+            session,
+            other,
+            actor,
+            "superseded",
+            comment=f"Replaced by version {plan.plan_version}.",
+        )
+
+
 async def _decide(
     session: AsyncSession,
     plan: CommsPlan,
@@ -580,14 +602,17 @@ async def _decide(
     decision_date: date | None,
     minutes_reference: str | None,
     comment: str | None,
+    decided_at: datetime | None = None,
 ) -> CommsPlan:
     verb = "approved" if status == PlanStatus.approved else "returned"
     _transition(plan, verb, (PlanStatus.submitted,))
+    if status == PlanStatus.approved:
+        await _supersede_others(session, plan, actor)
     plan.status = status
     plan.decision_date = decision_date
     plan.minutes_reference = minutes_reference
     plan.decision_comment = comment
-    plan.decided_at = utcnow()
+    plan.decided_at = decided_at or utcnow()
     await _log(
         session,
         plan,
@@ -608,10 +633,20 @@ async def approve(
     decision_date: date | None,
     minutes_reference: str | None = None,
     comment: str | None = None,
+    decided_at: datetime | None = None,
 ) -> CommsPlan:
-    """Record the board's approval: from now on the plan is read-only."""
+    """Record the board's approval: from now on the plan is read-only, and the year's
+    earlier approved version (if any) is superseded. `decided_at` is for recording
+    history (the seed); otherwise it is now."""
     return await _decide(
-        session, plan, actor, PlanStatus.approved, decision_date, minutes_reference, comment
+        session,
+        plan,
+        actor,
+        PlanStatus.approved,
+        decision_date,
+        minutes_reference,
+        comment,
+        decided_at,
     )
 
 

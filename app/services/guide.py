@@ -26,6 +26,8 @@ from app.core.time import HELSINKI, as_utc, utcnow
 from app.models.booking import ACTIVE_STATUSES, Booking
 from app.models.guide import (
     SELF_EDITABLE,
+    ExpertiseTerm,
+    ExpertiseVocabularyIn,
     Guide,
     GuideCreate,
     GuideStatus,
@@ -48,8 +50,136 @@ Document = dict[str, Any]
 # ---- guides ------------------------------------------------------------------------------
 
 
-def public_document(guide: Guide) -> Document:
-    """What anyone may see of a guide: public contact details only."""
+def today() -> date:
+    """The date in Kemijärvi: terms start and end on Finnish calendar days."""
+    return utcnow().astimezone(HELSINKI).date()
+
+
+def effective_status(guide: Guide, day: date | None = None) -> GuideStatus:
+    """What the guide is on `day`: a term is one year (seed p. 28), so an active guide
+    whose term has ended is `ended` and a confirmed successor whose term has not begun is
+    `upcoming`, whatever the stored status says. The term runs from term_start up to
+    (not including) term_end, the day the successor's term starts."""
+    day = day or today()
+    status = GuideStatus(guide.status)
+    if status != GuideStatus.active:
+        return status
+    if guide.term_end is not None and guide.term_end <= day:
+        return GuideStatus.ended
+    if guide.term_start is not None and guide.term_start > day:
+        return GuideStatus.upcoming
+    return GuideStatus.active
+
+
+def active_clause(day: date | None = None) -> Any:
+    """SQL for "an active guide on `day`" (the dates decide, as in `effective_status`)."""
+    return status_clause((GuideStatus.active,), day)
+
+
+def status_clause(statuses: tuple[str, ...], day: date | None = None) -> Any:
+    """SQL for guides whose effective status on `day` is one of `statuses`."""
+    day = day or today()
+    stored = col(Guide.status)
+    started = or_(col(Guide.term_start).is_(None), col(Guide.term_start) <= day)
+    running = or_(col(Guide.term_end).is_(None), col(Guide.term_end) > day)
+    parts = []
+    if GuideStatus.active in statuses:
+        parts.append(and_(stored == GuideStatus.active, started, running))
+    if GuideStatus.upcoming in statuses:
+        parts.append(and_(stored == GuideStatus.active, col(Guide.term_start) > day, running))
+    if GuideStatus.ended in statuses:
+        parts.append(
+            or_(
+                stored == GuideStatus.ended,
+                and_(stored == GuideStatus.active, col(Guide.term_end) <= day),
+            )
+        )
+    if GuideStatus.proposed in statuses:
+        parts.append(stored == GuideStatus.proposed)
+    return or_(*parts) if parts else stored.is_(None)
+
+
+# ---- the expertise vocabulary ------------------------------------------------------------
+
+Labels = dict[str, dict[str, str]]
+
+
+async def expertise_terms(
+    *, session: AsyncSession, municipality_id: uuid.UUID
+) -> list[ExpertiseTerm]:
+    """The municipality's expertise vocabulary in its order."""
+    rows = await session.exec(
+        select(ExpertiseTerm)
+        .where(col(ExpertiseTerm.municipality_id) == municipality_id)
+        .order_by(col(ExpertiseTerm.position), col(ExpertiseTerm.key))
+    )
+    return list(rows)
+
+
+async def expertise_labels(*, session: AsyncSession, municipality_id: uuid.UUID) -> Labels:
+    """key → its label in each language, for the guide documents."""
+    terms = await expertise_terms(session=session, municipality_id=municipality_id)
+    return {term.key: term.label.as_dict() for term in terms}
+
+
+async def _check_expertise(
+    session: AsyncSession, municipality_id: uuid.UUID, tags: list[str] | None
+) -> None:
+    """Expertise is the municipality's vocabulary, never free text: English visitors
+    would see Finnish tags (or Finnish visitors English keys)."""
+    if not tags:
+        return
+    known = await expertise_labels(session=session, municipality_id=municipality_id)
+    unknown = [tag for tag in tags if tag not in known]
+    if unknown:
+        raise ValidationFailed(
+            f"Unknown expertise {', '.join(unknown)}.",
+            errors=[
+                FieldProblem(
+                    "body.expertise",
+                    f"not in this municipality's vocabulary: {', '.join(unknown)} "
+                    f"(known: {', '.join(known) or 'none'})",
+                    "unknown",
+                )
+            ],
+        )
+
+
+async def replace_expertise(
+    *, session: AsyncSession, municipality_id: uuid.UUID, data: ExpertiseVocabularyIn
+) -> list[ExpertiseTerm]:
+    """The whole vocabulary at once; a term still carried by a guide cannot go."""
+    wanted = {term.key for term in data.terms}
+    guides = await session.exec(select(Guide).where(col(Guide.municipality_id) == municipality_id))
+    in_use = sorted({tag for guide in guides for tag in guide.expertise} - wanted)
+    if in_use:
+        raise Conflict(
+            f"Guides still have {', '.join(in_use)}: change their profiles first.",
+            code="expertise-in-use",
+            extra={"in_use": in_use},
+        )
+    existing = {
+        term.key: term
+        for term in await expertise_terms(session=session, municipality_id=municipality_id)
+    }
+    for key, term in existing.items():
+        if key not in wanted:
+            await session.delete(term)
+    for position, item in enumerate(data.terms, start=1):
+        term = existing.get(item.key) or ExpertiseTerm(
+            municipality_id=municipality_id, key=item.key, label=item.label
+        )
+        term.label = item.label
+        term.position = position
+        session.add(term)
+    await session.flush()
+    await _bump(session, municipality_id)
+    return await expertise_terms(session=session, municipality_id=municipality_id)
+
+
+def public_document(guide: Guide, labels: Labels | None = None) -> Document:
+    """What anyone may see of a guide: public contact details only. `expertise` holds
+    the vocabulary's keys, `expertise_labels` the same with their labels."""
     return {
         "id": guide.id,
         "kind": guide.kind,
@@ -58,17 +188,21 @@ def public_document(guide: Guide) -> Document:
         "bio": guide.bio.as_dict() if guide.bio else None,
         "languages": list(guide.languages),
         "expertise": list(guide.expertise),
+        "expertise_labels": [
+            {"key": tag, "label": (labels or {}).get(tag, {"fi": tag})} for tag in guide.expertise
+        ],
         "modes": list(guide.modes),
         "contacts": [{"kind": c.kind, "value": c.value} for c in guide.contacts if c.public],
-        "status": guide.status,
+        "status": effective_status(guide),
         "term_end": guide.term_end,
+        "demo": guide.demo,
         "revision": guide.version,
     }
 
 
-def staff_document(guide: Guide) -> Document:
+def staff_document(guide: Guide, labels: Labels | None = None) -> Document:
     """The whole profile, for the municipality's staff and the guide themself."""
-    document = public_document(guide)
+    document = public_document(guide, labels)
     document["contacts"] = [c.model_dump() for c in guide.contacts]
     document["term_start"] = guide.term_start
     document["successor_id"] = guide.successor_id
@@ -97,7 +231,7 @@ async def list_page(
     """Guides by name; the directory shows active ones, filtered as a mover chooses."""
     dialect = session.get_bind().dialect.name
     statement = select(Guide).where(
-        col(Guide.municipality_id) == municipality_id, col(Guide.status).in_(filters.statuses)
+        col(Guide.municipality_id) == municipality_id, status_clause(filters.statuses)
     )
     if filters.language:
         statement = statement.where(json_array_contains(Guide.languages, filters.language, dialect))
@@ -173,6 +307,7 @@ async def _guide_user(session: AsyncSession, municipality_id: uuid.UUID, email: 
 
 async def create(*, session: AsyncSession, municipality_id: uuid.UUID, data: GuideCreate) -> Guide:
     """A new guide; the term defaults to one year from its start."""
+    await _check_expertise(session, municipality_id, data.expertise)
     values = {name: getattr(data, name) for name in type(data).model_fields if name != "user_email"}
     if data.term_start and not data.term_end:
         values["term_end"] = data.term_start + TERM
@@ -200,6 +335,8 @@ async def update(
         refused = sorted(changes - SELF_EDITABLE)
         if refused:
             raise Forbidden(f"A guide cannot change {', '.join(refused)}; ask the municipality.")
+    if "expertise" in changes:
+        await _check_expertise(session, guide.municipality_id, data.expertise)
     for name in changes:
         setattr(guide, name, getattr(data, name))
     if guide.term_start and guide.term_end and guide.term_end <= guide.term_start:
@@ -219,20 +356,24 @@ _TRANSITIONS = {
     GuideStatus.proposed: {GuideStatus.active, GuideStatus.ended},
     GuideStatus.active: {GuideStatus.ended},
     GuideStatus.ended: set(),
+    GuideStatus.upcoming: {GuideStatus.ended},
 }
 
 
 async def set_status(*, session: AsyncSession, guide: Guide, status: GuideStatus) -> Guide:
     """proposed → active → ended; activating starts a one-year term unless one is set."""
-    if status not in _TRANSITIONS[GuideStatus(guide.status)]:
-        raise Conflict(f"A {guide.status} guide cannot become {status}.", code="invalid-transition")
+    current = effective_status(guide)
+    if status not in _TRANSITIONS[current]:
+        raise Conflict(f"A {current} guide cannot become {status}.", code="invalid-transition")
     guide.status = status
-    today = utcnow().astimezone(HELSINKI).date()
+    day = today()
     if status == GuideStatus.active and guide.term_start is None:
-        guide.term_start = today
-        guide.term_end = today + TERM
+        guide.term_start = day
+        guide.term_end = day + TERM
     if status == GuideStatus.ended:
-        guide.term_end = min(guide.term_end or today, today)
+        guide.term_end = min(guide.term_end or day, day)
+        if guide.term_start is not None and guide.term_start >= guide.term_end:
+            guide.term_start = None  # withdrawn before the term began
     guide.updated_at = utcnow()
     guide.version += 1
     await session.flush()
@@ -248,12 +389,12 @@ async def nominate_successor(
         guide.municipality_id, Role.municipality_admin
     ):
         raise Forbidden("Only the guide themself or an admin nominates a successor.")
-    if guide.status != GuideStatus.active:
+    if effective_status(guide) != GuideStatus.active:
         raise Conflict("Only an active guide nominates a successor.", code="invalid-transition")
     successor = await get(
         session=session, municipality_id=guide.municipality_id, guide_id=successor_id
     )
-    if successor.id == guide.id or successor.status == GuideStatus.ended:
+    if successor.id == guide.id or effective_status(successor) == GuideStatus.ended:
         raise ValidationFailed(
             "The successor must be another guide who has not ended.",
             errors=[FieldProblem("body.successor_id", "not a possible successor")],
@@ -373,7 +514,7 @@ def _free_slot_rows(
             col(Slot.municipality_id) == municipality_id,
             col(Slot.starts_at) >= max(start, utcnow()),
             col(Slot.starts_at) < end,
-            col(Guide.status) == GuideStatus.active,
+            active_clause(),
             col(Slot.id).not_in(taken),
         )
     )
@@ -516,8 +657,7 @@ async def add_rule(
     session.add(rule)
     await session.flush()
     expansion = Expansion(rule=rule)
-    today = utcnow().astimezone(HELSINKI).date()
-    horizon = min(data.valid_until, max(today, data.valid_from) + timedelta(weeks=weeks))
+    horizon = min(data.valid_until, max(today(), data.valid_from) + timedelta(weeks=weeks))
     day = data.valid_from + timedelta(days=(data.weekday - data.valid_from.weekday()) % 7)
     while day <= horizon:
         starts, note = wall_clock(day, data)

@@ -24,11 +24,12 @@ from typing import Literal
 
 import phonenumbers
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from sqlalchemy import or_
 from sqlalchemy import select as sa_select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.db import execute
+from app.core.db import execute, json_array_contains
 from app.core.errors import FieldProblem, ValidationFailed
 from app.core.i18n import FALLBACK_LANGUAGE, LANGUAGES
 from app.core.time import HELSINKI
@@ -389,6 +390,7 @@ async def published_card_ids(
     topics: Sequence[str] | None = None,
     topics_field: str = "topics",
     strict_topics: bool = True,
+    personas: Sequence[str] = (),
 ) -> list[uuid.UUID]:
     """The municipality's published cards in its card order, optionally of some topics.
 
@@ -396,6 +398,7 @@ async def published_card_ids(
     who asked for a topic by name should hear that it does not exist. A caller with a
     fixed vocabulary of topics that not every municipality has (the info package)
     passes `strict_topics=False` and simply gets the cards of the topics that exist.
+    `personas` adds the cards written for those personas (with topics: either).
     """
     keys = normalise_topics(topics)
     statement = sa_select(col(ServiceCard.id)).where(
@@ -422,9 +425,13 @@ async def published_card_ids(
                     )
                 ],
             )
-    if keys is not None:
+    if keys is not None or personas:
+        dialect = session.get_bind().dialect.name
+        wanted = [json_array_contains(ServiceCard.personas, p, dialect) for p in personas]
+        if keys is not None:
+            wanted.append(col(Topic.key).in_(keys))
         statement = statement.join(Topic, Topic.id == ServiceCard.topic_id).where(  # type: ignore[arg-type]
-            col(Topic.key).in_(keys)
+            or_(*wanted)
         )
     rows = await execute(
         session, statement.order_by(col(ServiceCard.position), col(ServiceCard.id))
@@ -441,6 +448,7 @@ async def build_handbook(
     topics: Sequence[str] | None = None,
     topics_field: str = "topics",
     strict_topics: bool = True,
+    personas: Sequence[str] = (),
 ) -> Handbook:
     """The handbook's content in one language, ready for any renderer.
 
@@ -456,6 +464,7 @@ async def build_handbook(
         topics=keys,
         topics_field=topics_field,
         strict_topics=strict_topics,
+        personas=personas,
     )
     documents = await card_service.load_documents(session, ids)
     name = _required_text(municipality_name, language).value
@@ -602,6 +611,7 @@ async def compile_handbook(
     fmt: Format,
     topics_field: str = "topics",
     strict_topics: bool = True,
+    personas: Sequence[str] = (),
 ) -> str:
     """The municipality's published cards (all, or those of `topics`, in card order)
     as one document in `lang` (texts fall back to Finnish) and in `fmt`.
@@ -618,5 +628,6 @@ async def compile_handbook(
         topics=topics,
         topics_field=topics_field,
         strict_topics=strict_topics,
+        personas=personas,
     )
     return render_html(handbook) if fmt == "html" else render_markdown(handbook)

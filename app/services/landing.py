@@ -16,7 +16,7 @@ from app.core.db import JSONType, execute, json_array_contains
 from app.core.errors import NotFound
 from app.core.time import utcnow
 from app.models.booking import INFO_PACKAGE_TOPICS
-from app.models.guide import Guide, GuideStatus, MeetingMode, Slot
+from app.models.guide import Guide, MeetingMode, Slot
 from app.models.landing import (
     LANDING_CONFIG_FIELDS,
     ContactWayKind,
@@ -89,9 +89,12 @@ def config_document(config: LandingConfig | None, slug: str) -> Document:
         "contact_ways": list(current.contact_ways),
         "featured_guides": current.featured_guides,
         "stories": current.stories,
-        "story_hashtag": current.story_hashtag,
+        "story_hashtags": list(current.story_hashtags),
         "show_service_promise": current.show_service_promise,
         "map_links": [jsonable(link) for link in current.map_links],
+        "info_package_name": jsonable(current.info_package_name)
+        if current.info_package_name
+        else None,
         "last_updated": config.updated_at if config else None,
         "updated_by": config.updated_by_name if config else None,
         "updated_items": list(config.updated_items) if config else [],
@@ -193,7 +196,7 @@ def _soonest_free(municipality_id: uuid.UUID, mode: MeetingMode, dialect: str) -
         .join(Guide, col(Guide.id) == col(Slot.guide_id))
         .where(
             col(Slot.id).in_(guide_service._free_slots(municipality_id)),
-            col(Guide.status) == GuideStatus.active,
+            guide_service.active_clause(),
             json_array_contains(Slot.modes, mode.value, dialect),
         )
         .scalar_subquery()
@@ -240,15 +243,16 @@ async def featured_guides(
             sa_select(Guide, has_free)
             .where(
                 col(Guide.municipality_id) == municipality_id,
-                col(Guide.status) == GuideStatus.active,
+                guide_service.active_clause(),
             )
             .order_by(has_free.desc(), col(Guide.display_name), col(Guide.id))
             .limit(limit),
         )
     ).all()
+    labels = await guide_service.expertise_labels(session=session, municipality_id=municipality_id)
     guides = []
     for guide, free in rows:
-        document = persona_service.public_guide(guide, free)
+        document = persona_service.public_guide(guide, free, labels)
         document["href"] = f"{API_BASE}/{slug}/guides/{guide.id}"
         guides.append(document)
     return guides
@@ -421,7 +425,7 @@ async def landing(
         municipality_id=municipality_id,
         slug=slug,
         limit=settings["stories"],
-        hashtag=settings["story_hashtag"],
+        hashtags=settings["story_hashtags"],
     )
     topic_names = {topic.key: topic.name for topic in topics}
     tiles = settings["tiles"] or [

@@ -11,7 +11,9 @@ Without `SMTP_URL` nothing leaves the machine: each email's recipient and subjec
 logged (never the body) and the row is marked sent, so development needs no mail server.
 
 `enqueue_reminders` is the other periodic job: confirmed bookings starting within a day
-get their reminder email exactly once.
+get their reminder email exactly once. `enqueue_term_endings` runs with it: 30 days
+before a guide's term ends, the guide and the municipality's admins are asked for a
+successor, once per term.
 """
 
 import asyncio
@@ -33,11 +35,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import Settings
 from app.core.db import SessionFactory, execute
-from app.core.time import utcnow
+from app.core.time import HELSINKI, utcnow
 from app.models.booking import Booking, BookingStatus
-from app.models.guide import Guide, Slot
+from app.models.guide import Guide, GuideStatus, Slot
 from app.models.municipality import Municipality
 from app.models.outbox import OutboxEmail
+from app.models.user import Role, RoleGrant, User
 from app.services import notify
 
 log = logging.getLogger("settle.mail")
@@ -49,6 +52,7 @@ LEASE = timedelta(seconds=120)
 SEND_TIMEOUT = 30.0
 MAX_BACKOFF = timedelta(hours=6)
 REMINDER_AHEAD = timedelta(hours=24)
+TERM_ENDING_AHEAD = timedelta(days=30)
 # Headers the mailer writes itself; a row's own headers cannot replace them.
 _RESERVED_HEADERS = frozenset(
     {"from", "to", "cc", "bcc", "subject", "date", "message-id", "mime-version", "content-type"}
@@ -430,6 +434,61 @@ async def enqueue_reminders(
     return reminded
 
 
+async def enqueue_term_endings(
+    *, session_factory: SessionFactory, settings: Settings, now: datetime | None = None
+) -> int:
+    """Ask for a successor 30 days before an active guide's term ends, unless one is
+    already confirmed; returns how many emails were added. The outbox's dedupe key
+    keeps it to one email per address and term however often the worker runs."""
+    from app.services import guide as guide_service  # local: only this job needs it
+
+    day = (now or utcnow()).astimezone(HELSINKI).date()
+    added = 0
+    async with session_factory() as session:
+        successor = sa.orm.aliased(Guide)
+        confirmed = (
+            sa.select(col(successor.id))
+            .where(
+                col(successor.id) == col(Guide.successor_id),
+                col(successor.status) == GuideStatus.active,
+                col(successor.term_start) == col(Guide.term_end),
+            )
+            .exists()
+        )
+        guides = list(
+            await session.exec(
+                select(Guide).where(
+                    guide_service.active_clause(day),
+                    col(Guide.term_end) <= day + TERM_ENDING_AHEAD,
+                    ~confirmed,
+                )
+            )
+        )
+        for guide in guides:
+            municipality = await session.get(Municipality, guide.municipality_id)
+            if municipality is None:
+                continue
+            admins = await session.exec(
+                select(User.email)
+                .join(RoleGrant, col(RoleGrant.user_id) == col(User.id))
+                .where(
+                    col(RoleGrant.municipality_id) == guide.municipality_id,
+                    col(RoleGrant.role) == Role.municipality_admin,
+                    col(User.is_active).is_(True),
+                )
+                .order_by(col(User.email))
+            )
+            added += await notify.guide_term_ending(
+                session=session,
+                guide=guide,
+                municipality=municipality,
+                admin_addresses=sorted(set(admins)),
+                settings=settings,
+            )
+        await session.commit()
+    return added
+
+
 async def run_worker(
     *,
     session_factory: SessionFactory,
@@ -445,6 +504,7 @@ async def run_worker(
         sent = 0
         try:
             await enqueue_reminders(session_factory=session_factory, settings=settings)
+            await enqueue_term_endings(session_factory=session_factory, settings=settings)
             sent = await deliver_due(
                 session_factory=session_factory, settings=settings, batch=batch
             )

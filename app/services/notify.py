@@ -758,8 +758,11 @@ async def info_package(
     handbook_text: str,
     unsubscribe_url: str,
     settings: Settings,
+    package_name: dict[str, str] | None = None,
 ) -> None:
-    """Send the ordered info package (the compiled handbook) with a one-click way out."""
+    """Send the ordered info package (the compiled handbook) with a one-click way out;
+    the subject names the package as the municipality does ("Minustako
+    kemijärveläinen?")."""
     if request.email is None or request.unsubscribed_at is not None:
         log.info("info package %s: erased or unsubscribed; not sent", request.id)
         return
@@ -776,7 +779,8 @@ async def info_package(
     else:
         body_html = handbook_html + footer_html
     body_text = f"{handbook_text.rstrip()}\n\n-- \n{words['unsubscribe']}:\n{unsubscribe_url}\n"
-    subject = f"{municipality.name.get(lang)}: {words['info_subject']}"
+    name = (package_name or {}).get(lang) or words["info_subject"]
+    subject = f"{municipality.name.get(lang)}: {name}"
     await _enqueue(
         session=session,
         row=OutboxEmail(
@@ -795,6 +799,83 @@ async def info_package(
             },
         ),
     )
+
+
+# ---- guide terms ----------------------------------------------------------------------------
+
+
+async def guide_term_ending(
+    *,
+    session: AsyncSession,
+    guide: Guide,
+    municipality: Municipality,
+    admin_addresses: Sequence[str],
+    settings: Settings,
+) -> int:
+    """A month before a guide's one-year term ends, ask the guide to nominate a successor
+    and the admins to confirm one (seed p. 28: the handover happens before the term
+    ends). In Finnish: it goes to the municipality's staff and its volunteers. Returns
+    how many emails were added (each address once per term)."""
+    assert guide.term_end is not None
+    end = _day(guide.term_end)
+    base = settings.public_base_url.rstrip("/")
+    link = f"{base}/api/v1/municipalities/{municipality.slug}/guides/{guide.id}"
+    subject = f"Oppaan {guide.display_name} kausi päättyy {end}"
+    facts = _Facts([("Opas", guide.display_name, None), ("Kausi päättyy", end, None)])
+    guide_address = await _host_address(session=session, guide=guide)
+    recipients: list[tuple[str, str, list[_Block]]] = []
+    if guide_address is not None:
+        recipients.append(
+            (
+                guide_address,
+                "guide",
+                [
+                    _Para(f"Hei {guide.display_name},"),
+                    _Para(
+                        "oppaan kautesi päättyy kuukauden kuluttua. Kiitos työstäsi! "
+                        "Ehdota seuraajaasi, niin kunta voi vahvistaa hänet ennen kautesi "
+                        "päättymistä."
+                    ),
+                    facts,
+                    _Link("Oppaan tiedot", link),
+                    _Para(f"Ystävällisin terveisin\n{municipality.name.get('fi')}"),
+                ],
+            )
+        )
+    for address in admin_addresses:
+        recipients.append(
+            (
+                address,
+                "admin",
+                [
+                    _Para("Hei,"),
+                    _Para(
+                        f"oppaan {guide.display_name} yksivuotinen kausi päättyy kuukauden "
+                        "kuluttua, eikä seuraajaa ole vahvistettu. Pyydä opasta ehdottamaan "
+                        "seuraaja ja vahvista se, jotta tulomuuttajat saavat oppaan myös "
+                        "jatkossa."
+                    ),
+                    facts,
+                    _Link("Oppaan tiedot", link),
+                ],
+            )
+        )
+    added = 0
+    for address, role, blocks in recipients:
+        added += await _enqueue(
+            session=session,
+            row=OutboxEmail(
+                municipality_id=municipality.id,
+                dedupe_key=f"guide-term:{guide.id}:{guide.term_end}:{role}:{address}"[:200],
+                kind=f"guide_term_ending_{role}",
+                to_address=address,
+                subject=subject[:300],
+                body_text=_render_text(blocks),
+                body_html=_render_html(blocks, "fi", subject),
+                headers={"Auto-Submitted": "auto-generated"},
+            ),
+        )
+    return added
 
 
 # ---- the experiment fund ---------------------------------------------------------------------

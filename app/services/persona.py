@@ -16,7 +16,7 @@ from app.core.db import JSONType, execute, json_array_contains
 from app.core.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from app.core.i18n import LANGUAGES
 from app.core.time import utcnow
-from app.models.guide import Guide, GuideStatus, Slot
+from app.models.guide import Guide, Slot
 from app.models.municipality import Municipality
 from app.models.persona import (
     PERSONA_FIELDS,
@@ -467,8 +467,10 @@ def guide_has_free_slots(municipality_id: uuid.UUID) -> Any:
     return exists(guide_service._free_slots(municipality_id).where(col(Slot.guide_id) == Guide.id))
 
 
-def public_guide(guide: Guide, has_free: bool) -> Document:
-    document = guide_service.public_document(guide)
+def public_guide(
+    guide: Guide, has_free: bool, labels: guide_service.Labels | None = None
+) -> Document:
+    document = guide_service.public_document(guide, labels)
     for private in ("status", "term_end", "revision"):
         document.pop(private, None)
     document["has_free_slots"] = bool(has_free)
@@ -551,7 +553,7 @@ async def recommendations(
                 sa_select(Guide, has_free.label("has_free"))
                 .where(
                     col(Guide.municipality_id) == municipality_id,
-                    col(Guide.status) == GuideStatus.active,
+                    guide_service.active_clause(),
                     or_(*[json_array_contains(Guide.expertise, tag, dialect) for tag in tags]),
                 )
                 .order_by(col(Guide.display_name), col(Guide.id)),

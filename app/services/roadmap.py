@@ -22,6 +22,7 @@ from app.models.roadmap import (
     ReviewUpdate,
     RoadmapPhase,
     RoadmapReview,
+    RoadmapStatus,
 )
 from app.services import content_version
 from app.services.service_card import Actor
@@ -51,11 +52,27 @@ def timing(starts_on: date, ends_on: date, day: date) -> str:
     return "current"
 
 
+_BY_TIMING = {
+    "upcoming": RoadmapStatus.planned,
+    "current": RoadmapStatus.in_progress,
+    "past": RoadmapStatus.done,
+}
+
+
+def phase_status(phase: RoadmapPhase, day: date) -> tuple[str, str]:
+    """The phase's status and where it comes from: what the municipality set, else
+    the dates (a phase that has ended is not still "planned")."""
+    if phase.status is not None:
+        return phase.status, "set"
+    return _BY_TIMING[timing(phase.starts_on, phase.ends_on, day)], "dates"
+
+
 def _last_update(row: RoadmapPhase | RoadmapReview) -> Document:
     return {"at": row.updated_at, "by": row.updated_by_name, "fields": list(row.changed_fields)}
 
 
 def phase_doc(phase: RoadmapPhase, day: date) -> Document:
+    status, source = phase_status(phase, day)
     return {
         "id": phase.id,
         "key": phase.key,
@@ -75,7 +92,8 @@ def phase_doc(phase: RoadmapPhase, day: date) -> Document:
             }
             for pilot in phase.pilots
         ],
-        "status": phase.status,
+        "status": status,
+        "status_source": source,
         "outcome": _tr(phase.outcome),
         "last_update": _last_update(phase),
     }

@@ -5,7 +5,7 @@ import csv
 import io
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NoReturn
@@ -82,6 +82,7 @@ def document(story: Story, slug: str, *, staff: bool = False) -> Document:
         "hashtags": list(story.hashtags),
         "author": story.author,
         "published_at": story.published_at,
+        "demo": story.demo,
         "revision": story.version,
     }
     if staff:
@@ -171,13 +172,18 @@ async def newest(
     municipality_id: uuid.UUID,
     slug: str,
     limit: int,
-    hashtag: str | None = None,
+    hashtags: Sequence[str] = (),
 ) -> list[Document]:
-    """The newest approved stories as teasers, in one query."""
+    """The newest approved stories carrying one of `hashtags` (any, when none are
+    given) as teasers, in one query."""
     if limit <= 0:
         return []
     dialect = session.get_bind().dialect.name
-    statement = _filtered(municipality_id, (StoryStatus.approved,), hashtag, None, dialect)
+    statement = _filtered(municipality_id, (StoryStatus.approved,), None, None, dialect)
+    if hashtags:
+        statement = statement.where(
+            or_(*[json_array_contains(Story.hashtags, tag, dialect) for tag in hashtags])
+        )
     rows = await session.exec(
         statement.order_by(col(Story.published_at).desc(), col(Story.id).desc()).limit(limit)
     )

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 from starlette.responses import Response
 
-from app.api.caching import Body, json_body
+from app.api.caching import Body, json_body, make_etag
 from app.api.deps import (
     CacheDep,
     CurrentPrincipal,
@@ -27,6 +27,7 @@ from app.core.i18n import localize_document
 from app.core.security import calendar_feed_token, calendar_feed_token_matches
 from app.core.time import LooseInstant
 from app.models.guide import (
+    ExpertiseVocabularyIn,
     Guide,
     GuideCreate,
     GuideStatus,
@@ -44,7 +45,7 @@ from app.services.guide import KIND, SLOT_KIND, GuideFilters
 
 router = APIRouter(prefix="/municipalities/{slug}", tags=["guides"])
 
-TEXT_KEYS = frozenset({"bio", "place"})
+TEXT_KEYS = frozenset({"bio", "place", "label"})
 ADMINS = (Role.municipality_admin,)
 
 
@@ -54,13 +55,72 @@ def _is_staff(principal: Principal | None, municipality_id: uuid.UUID) -> bool:
     )
 
 
-def _guide_body(guide: Guide, lang: str | None, *, staff: bool) -> Body:
+def _guide_body(
+    guide: Guide, lang: str | None, *, staff: bool, labels: guide_service.Labels
+) -> Body:
     document = (
-        guide_service.staff_document(guide) if staff else guide_service.public_document(guide)
+        guide_service.staff_document(guide, labels)
+        if staff
+        else guide_service.public_document(guide, labels)
     )
     localized = localize_document(document, lang, TEXT_KEYS)
     data = localized.data | {"meta": localized.meta()}
     return json_body(data, etag=resource_etag(KIND, guide.id, guide.version, lang), language=lang)
+
+
+async def _labels(session: SessionDep, municipality_id: uuid.UUID) -> guide_service.Labels:
+    return await guide_service.expertise_labels(session=session, municipality_id=municipality_id)
+
+
+@router.get(
+    "/guide-expertise",
+    responses=problems(404, 422),
+    summary="The areas of expertise a guide can have here, labelled",
+)
+async def get_guide_expertise(
+    request: Request,
+    municipality: MunicipalityDep,
+    session: SessionDep,
+    cache: CacheDep,
+    lang: Lang,
+) -> Response:
+    """The municipality's vocabulary of guide expertise (`?expertise=` filters by its
+    keys), with each label in every language or in the one asked for."""
+
+    async def build(etag: str) -> Body:
+        terms = await guide_service.expertise_terms(
+            session=session, municipality_id=municipality.id
+        )
+        items = [{"key": term.key, "label": term.label.as_dict()} for term in terms]
+        localized = localize_document(items, lang, frozenset({"label"}), path="items")
+        data = {"items": localized.data, "meta": localized.meta()}
+        return json_body(data, etag=etag, language=lang)
+
+    depends = [(municipality.scope, KIND)]
+    return await cache.serve(request, session, depends_on=depends, build=build, language=lang)
+
+
+@router.put(
+    "/guide-expertise",
+    responses=problems(401, 403, 404, 409, 422),
+    summary="Replace the guide-expertise vocabulary (admins)",
+)
+async def put_guide_expertise(
+    data: ExpertiseVocabularyIn,
+    municipality: MunicipalityDep,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """The whole vocabulary in the order to show it; a key a guide still carries
+    cannot be removed (409 expertise-in-use)."""
+    require_write(principal, municipality.id, *ADMINS)
+    terms = await guide_service.replace_expertise(
+        session=session, municipality_id=municipality.id, data=data
+    )
+    items = [{"key": term.key, "label": term.label.as_dict()} for term in terms]
+    return send(
+        json_body({"items": items}, etag=make_etag("guide-expertise", municipality.scope, items))
+    )
 
 
 @router.get("/guides", responses=problems(404, 422), summary="The guide directory")
@@ -100,8 +160,13 @@ async def list_guides(
             limit=paging.limit,
             cursor=paging.cursor,
         )
+        labels = await guide_service.expertise_labels(
+            session=session, municipality_id=municipality.id
+        )
         documents = [
-            guide_service.staff_document(g) if staff else guide_service.public_document(g)
+            guide_service.staff_document(g, labels)
+            if staff
+            else guide_service.public_document(g, labels)
             for g in page.items
         ]
         localized = localize_document(documents, lang, TEXT_KEYS, path="items")
@@ -134,9 +199,11 @@ async def get_guide(
     )
     own = principal is not None and guide_service.may_edit_profile(principal, guide)
     staff = own or _is_staff(principal, municipality.id)
-    if not staff and guide.status != GuideStatus.active:
+    if not staff and guide_service.effective_status(guide) != GuideStatus.active:
         raise NotFound("No such guide.")
-    return send(_guide_body(guide, lang, staff=staff))
+    return send(
+        _guide_body(guide, lang, staff=staff, labels=await _labels(session, municipality.id))
+    )
 
 
 @router.post(
@@ -156,7 +223,7 @@ async def create_guide(
     require_write(principal, municipality.id, *ADMINS)
     guide = await guide_service.create(session=session, municipality_id=municipality.id, data=data)
     return send(
-        _guide_body(guide, lang, staff=True),
+        _guide_body(guide, lang, staff=True, labels=await _labels(session, municipality.id)),
         201,
         {"Location": f"/api/v1/municipalities/{municipality.slug}/guides/{guide.id}"},
     )
@@ -188,7 +255,9 @@ async def update_guide(
     guide = await guide_service.update(
         session=session, guide=guide, principal=principal, data=data, staff=staff
     )
-    return send(_guide_body(guide, lang, staff=True))
+    return send(
+        _guide_body(guide, lang, staff=True, labels=await _labels(session, municipality.id))
+    )
 
 
 async def _admin_guide(
@@ -215,7 +284,9 @@ async def activate_guide(
     """proposed → active; the term runs a year from today unless set."""
     guide = await _admin_guide(session, municipality, principal, guide_id)
     guide = await guide_service.set_status(session=session, guide=guide, status=GuideStatus.active)
-    return send(_guide_body(guide, lang, staff=True))
+    return send(
+        _guide_body(guide, lang, staff=True, labels=await _labels(session, municipality.id))
+    )
 
 
 @router.post(
@@ -230,7 +301,9 @@ async def end_guide(
 ) -> Response:
     guide = await _admin_guide(session, municipality, principal, guide_id)
     guide = await guide_service.set_status(session=session, guide=guide, status=GuideStatus.ended)
-    return send(_guide_body(guide, lang, staff=True))
+    return send(
+        _guide_body(guide, lang, staff=True, labels=await _labels(session, municipality.id))
+    )
 
 
 @router.post(
@@ -253,7 +326,9 @@ async def nominate_successor(
     guide = await guide_service.nominate_successor(
         session=session, guide=guide, principal=principal, successor_id=data.successor_id
     )
-    return send(_guide_body(guide, lang, staff=True))
+    return send(
+        _guide_body(guide, lang, staff=True, labels=await _labels(session, municipality.id))
+    )
 
 
 @router.post(
@@ -271,7 +346,9 @@ async def confirm_successor(
     """The admin confirms; the successor's one-year term starts when this one ends."""
     guide = await _admin_guide(session, municipality, principal, guide_id)
     _, successor = await guide_service.confirm_successor(session=session, guide=guide)
-    return send(_guide_body(successor, lang, staff=True))
+    return send(
+        _guide_body(successor, lang, staff=True, labels=await _labels(session, municipality.id))
+    )
 
 
 # ---- availability -----------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import time
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from app.api.caching import Body, json_body
+from app.api.caching import Body, json_body, make_etag
 from app.api.deps import (
     CacheDep,
     CurrentPrincipal,
@@ -13,6 +13,7 @@ from app.api.deps import (
     Lang,
     MunicipalityDep,
     SessionDep,
+    SettingsDep,
     check_if_match,
     resource_etag,
 )
@@ -21,9 +22,11 @@ from app.api.routes.personas import COMMS, CONTENT_STAFF, actor_of, revisions_re
 from app.api.schemas import problems, send
 from app.core.i18n import localize_document
 from app.models.landing import LandingConfigPublic, LandingConfigUpdate, LandingPublic
+from app.models.municipality import Municipality
 from app.models.persona import ContentRevisionPublic
 from app.services import content_revision
 from app.services import landing as landing_service
+from app.services import readiness as readiness_service
 from app.services.auth import require_read, require_write
 from app.services.content_revision import Document
 from app.services.guide import KIND as GUIDE_KIND
@@ -40,7 +43,7 @@ router = APIRouter(prefix="/municipalities/{slug}", tags=["landing"])
 LANDING_TEXT_KEYS = frozenset(
     {"name", "title", "text", "label", "description", "tagline", "hours", "price", "bio"}
 )
-CONFIG_TEXT_KEYS = frozenset({"title", "text", "label", "description"})
+CONFIG_TEXT_KEYS = frozenset({"title", "text", "label", "description", "info_package_name"})
 
 
 @router.get(
@@ -162,3 +165,36 @@ async def list_landing_config_revisions(
         return revisions_response([], municipality.id, 0)
     rows = await content_revision.history(session=session, subject_id=config.id)
     return revisions_response(content_revision.public(rows), config.id, config.version)
+
+
+@router.get(
+    "/readiness",
+    responses=problems(401, 403, 404, 422),
+    summary="Can this municipality go live? (staff)",
+    tags=["readiness"],
+)
+async def get_readiness(
+    municipality: MunicipalityDep,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    lang: Lang,
+) -> Response:
+    """`{ready, blocking, advisory}`: each item has a `code`, a message in the asked
+    language (Finnish without one) and a `pointer` to the resource URL and field to
+    fix. Blocking: placeholder phone numbers, no service promise, tiles with no cards
+    or links, untranslated published texts in an enabled language, no way to make
+    contact. Advisory: stale cards, no active guide, no stories hashtag, tiles without
+    a description, texts naming another municipality (copied and not yet adapted).
+    The landing page can show staff a go-live banner from it."""
+    require_read(principal, municipality.id, *CONTENT_STAFF)
+    row = await session.get(Municipality, municipality.id)
+    assert row is not None
+    document = await readiness_service.report(
+        session=session,
+        municipality=row,
+        lang=lang or municipality.default_language,
+        stale_after_days=settings.stale_after_days,
+    )
+    etag = make_etag("readiness", municipality.scope, document)
+    return send(json_body(document, etag=etag, language=lang))

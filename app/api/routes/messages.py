@@ -6,18 +6,29 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, status
 from starlette.responses import Response
 
-from app.api.caching import json_body
-from app.api.deps import CurrentPrincipal, MunicipalityDep, Paging, SessionDep, SettingsDep
+from app.api.caching import Body, json_body
+from app.api.deps import (
+    CacheDep,
+    CurrentPrincipal,
+    Lang,
+    MunicipalityDep,
+    Paging,
+    SessionDep,
+    SettingsDep,
+)
 from app.api.routes.bookings import limit_manage_link, limit_public_post
 from app.api.schemas import problems, send
+from app.core.i18n import localize_document
 from app.models.booking import InfoPackageCreate, MessageCreate, MessageReply
 from app.models.municipality import Municipality
 from app.models.user import Role
 from app.services import handbook as handbook_service
 from app.services import info_package as info_package_service
+from app.services import landing as landing_service
 from app.services import message as message_service
 from app.services import notify
 from app.services.auth import require_read, require_write
+from app.services.landing import KIND as LANDING_KIND
 
 router = APIRouter(prefix="/municipalities/{slug}", tags=["messages"])
 INBOX = (Role.municipality_admin, Role.comms, Role.editor)
@@ -126,6 +137,34 @@ async def erase_message(
 # ---- the info package ------------------------------------------------------------------------
 
 
+@router.get(
+    "/info-package",
+    responses=problems(404, 422),
+    summary="The info package's name and the topics a mover can choose",
+    tags=["info-package"],
+)
+async def get_info_package(
+    request: Request,
+    municipality: MunicipalityDep,
+    session: SessionDep,
+    cache: CacheDep,
+    lang: Lang,
+) -> Response:
+    """What the order form shows: the package's name in this municipality ("Minustako
+    kemijärveläinen?") and the model's 18 topics with their labels in fi, en and sv, so
+    no front end hard-codes them. Send the keys as `topics` when ordering."""
+
+    async def build(etag: str) -> Body:
+        config = await landing_service.get_config(session=session, municipality_id=municipality.id)
+        document = info_package_service.topics_document(config)
+        localized = localize_document(document, lang, frozenset({"name", "label"}))
+        data = localized.data | {"meta": localized.meta()}
+        return json_body(data, etag=etag, language=lang)
+
+    depends = [(municipality.scope, LANDING_KIND)]
+    return await cache.serve(request, session, depends_on=depends, build=build, language=lang)
+
+
 @router.post(
     "/info-package-requests",
     status_code=status.HTTP_201_CREATED,
@@ -149,6 +188,8 @@ async def create_info_package_request(
     row = await session.get(Municipality, municipality.id)
     assert row is not None
     topics = info_package_service.card_topics(info.topics)
+    personas = info_package_service.card_personas(info.topics)
+    config = await landing_service.get_config(session=session, municipality_id=row.id)
     name = row.name.as_dict()
     html = await handbook_service.compile_handbook(
         session=session,
@@ -159,6 +200,7 @@ async def create_info_package_request(
         fmt="html",
         topics_field="body.topics",
         strict_topics=False,
+        personas=personas,
     )
     text = await handbook_service.compile_handbook(
         session=session,
@@ -169,6 +211,7 @@ async def create_info_package_request(
         fmt="md",
         topics_field="body.topics",
         strict_topics=False,
+        personas=personas,
     )
     await notify.info_package(
         session=session,
@@ -178,6 +221,7 @@ async def create_info_package_request(
         handbook_text=text,
         unsubscribe_url=notify.unsubscribe_url(settings, municipality.slug, info.id, token),
         settings=settings,
+        package_name=info_package_service.package_name(config),
     )
     body = {"id": info.id, "language": info.language, "topics": info.topics, "status": "sent"}
     return send(json_body(body, etag=f'"i-{info.id.hex[:12]}"'), 201, {"Cache-Control": "no-store"})

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Request, status
 from starlette.responses import Response
 
-from app.api.caching import MUNICIPALITY_KIND, Body
+from app.api.caching import MUNICIPALITY_KIND, Body, json_body, make_etag
 from app.api.deps import (
     CacheDep,
     CurrentPrincipal,
@@ -22,9 +22,13 @@ from app.models.municipality import (
     MunicipalityCreate,
     MunicipalityPublic,
     MunicipalityUpdate,
+    OnboardIn,
 )
+from app.models.user import Role
 from app.services import municipality as municipality_service
-from app.services.auth import require_platform_admin
+from app.services import onboarding as onboarding_service
+from app.services.auth import require_platform_admin, require_write
+from app.services.service_card import Actor
 
 router = APIRouter(prefix="/municipalities", tags=["municipalities"])
 
@@ -128,3 +132,35 @@ async def update_municipality(
     check_if_match(if_match, kind=MUNICIPALITY_KIND, resource_id=row.id, version=row.version)
     row = await municipality_service.update(session=session, municipality=row, data=data)
     return send(_item(row, lang))
+
+
+@router.post(
+    "/{slug}/onboard",
+    responses=problems(401, 403, 404, 422),
+    summary="Start a municipality from another's starter kit",
+    tags=["onboarding"],
+)
+async def onboard_municipality(
+    slug: str,
+    data: OnboardIn,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Copies into this municipality, as drafts with provenance: the published service
+    cards, the personas, the service promise, the journey and the landing configuration
+    with its tiles (`parts`, default all). Idempotent: a second call adds nothing. The
+    source's name is replaced by this municipality's in the copied texts, and every
+    text that named it is listed under `review` (the readiness report flags what is
+    left). A municipality admin of the target or a platform admin may call it."""
+    target = await municipality_service.get_by_slug(session=session, slug=slug)
+    require_write(principal, target.id, Role.municipality_admin)
+    source = await municipality_service.get_by_slug(session=session, slug=data.from_municipality)
+    outcome = await onboarding_service.onboard(
+        session=session,
+        source=source,
+        target=target,
+        actor=Actor(id=principal.user.id, name=principal.user.display_name),
+        parts=list(data.parts) if data.parts else None,
+    )
+    document = {"municipality": target.slug, "source": source.slug, **outcome.document()}
+    return send(json_body(document, etag=make_etag("onboard", target.slug, document)))

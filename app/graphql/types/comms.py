@@ -313,10 +313,10 @@ class MetricValue:
 class SocialFigure:
     platform: str
     hashtag: str
-    posts: int
-    clicks: int
-    likes: int
-    reposts: int
+    posts: int | None
+    clicks: int | None
+    likes: int | None
+    reposts: int | None
 
 
 @strawberry.type
@@ -386,10 +386,10 @@ class AnalyticsSnapshot:
                 SocialFigure(
                     platform=s["platform"],
                     hashtag=s["hashtag"],
-                    posts=s.get("posts", 0),
-                    clicks=s.get("clicks", 0),
-                    likes=s.get("likes", 0),
-                    reposts=s.get("reposts", 0),
+                    posts=s.get("posts"),
+                    clicks=s.get("clicks"),
+                    likes=s.get("likes"),
+                    reposts=s.get("reposts"),
                 )
                 for s in doc["social"]
             ],
