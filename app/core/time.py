@@ -5,7 +5,6 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from annotated_types import Interval
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
@@ -98,7 +97,17 @@ LooseInstant = Annotated[
 
 FIRST_DAY = date(1900, 1, 1)
 LAST_DAY = date(2999, 12, 31)
-Day = Annotated[date, BeforeValidator(_written_as_a_time), Interval(ge=FIRST_DAY, le=LAST_DAY)]
+
+
+def _within_the_days_kept(value: date) -> date:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValueError(f"must be between {FIRST_DAY} and {LAST_DAY}")
+    return value
+
+
+# Validators rather than annotated-types bounds: with a BeforeValidator in front, pydantic
+# would write those bounds into the JSON Schema as keywords no schema knows ("ge": "1900-…").
+Day = Annotated[date, BeforeValidator(_written_as_a_time), AfterValidator(_within_the_days_kept)]
 """A calendar day a client sends: wide enough for any plan, schedule or history kept
 here, narrow enough that a window of a few years around it, or its Helsinki midnight
 in UTC, stays within Python's years 1 to 9999 (at 9999-12-31 they raised OverflowError)."""
