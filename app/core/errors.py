@@ -121,6 +121,7 @@ PROBLEM_CODES: dict[str, str] = {
     "slot-taken": "Someone booked this time just before you; pick another slot.",
     "slot-unavailable": "The slot has started or its host is no longer available.",
     "slot-overlap": "The slot overlaps another slot of the same host.",
+    "expertise-in-use": "A guide still carries this expertise; change the guide first.",
     "slot-booked": "The slot has an active booking; decline or cancel it first.",
     "idempotency-key-reused": "This Idempotency-Key was used for a different request.",
     "invalid-transition": "The resource is not in a state that allows this step.",
