@@ -183,12 +183,24 @@ def uvicorn_options(args: argparse.Namespace, settings: Settings) -> dict[str, A
     }
 
 
+def serving_settings(args: argparse.Namespace) -> Settings:
+    """The settings `settle serve` runs with: `--host` and `--port` go into the
+    environment first, so every worker process reads them, and so does what is derived
+    from them (PUBLIC_BASE_URL when unset: links in emails must name the serving port)."""
+    if args.host:
+        os.environ["HOST"] = args.host
+    if args.port:
+        os.environ["PORT"] = str(args.port)
+    get_settings.cache_clear()
+    return get_settings()
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.core.logging import log_config
 
-    settings = get_settings()
+    settings = serving_settings(args)
     options = uvicorn_options(args, settings)
     base = f"http://{options['host']}:{options['port']}"
     if settings.log_format == "text":  # JSON logs stay JSON lines only

@@ -68,3 +68,20 @@ async def test_links_in_responses_point_at_the_serving_port(database: Any) -> No
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         root = (await client.get("/api/v1/municipalities/kemijarvi/hsds/en/")).json()
     assert root["openapi_url"] == "http://127.0.0.1:8101/openapi.json"
+
+
+def test_settle_serve_port_flag_feeds_the_public_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`settle serve --port 8101` used to leave links pointing at :8000."""
+    from app.cli import build_parser, serving_settings
+    from app.core.config import get_settings
+
+    for name in ("PUBLIC_BASE_URL", "HOST", "PORT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOST", "127.0.0.1")  # restored (with PORT) when the test ends
+    monkeypatch.setenv("PORT", "8000")
+    try:
+        settings = serving_settings(build_parser().parse_args(["serve", "--port", "8101"]))
+        assert settings.port == 8101
+        assert settings.public_base_url == "http://127.0.0.1:8101"
+    finally:
+        get_settings.cache_clear()
