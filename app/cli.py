@@ -325,7 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
     onboard.add_argument("slug", help="the municipality to start")
     onboard.add_argument("--from", dest="from_municipality", default="kemijarvi")
     onboard.add_argument(
-        "--parts", nargs="+", choices=["cards", "personas", "promise", "journey", "landing"]
+        "--parts",
+        nargs="+",
+        choices=["cards", "personas", "promise", "journey", "landing", "comms-plan"],
     )
     onboard.set_defaults(run=_onboard)
     create = commands.add_parser(

@@ -25,6 +25,7 @@ async def test_posio_onboarded_from_kemijarvi_in_one_call(
     copied = body["copied"]
     assert copied["cards"] >= 8  # two neutral ones were copied by the seed already
     assert (copied["promise"], copied["journey"], copied["landing"]) == (1, 1, 1)
+    assert copied["comms-plan"] == 1
     assert body["review"]
     assert all(item["resource"].startswith(f"{BASE}/posio/") for item in body["review"])
 
@@ -98,3 +99,45 @@ async def test_settle_onboard_command(
         assert "landing 0" in capsys.readouterr().out
     finally:
         get_settings.cache_clear()
+
+
+async def test_the_communication_plan_arrives_as_this_years_draft(
+    client: httpx.AsyncClient, auth: Any
+) -> None:
+    """The starter kit's plan: Kemijärvi's newest, as version 1 of this year's plan for
+    Posio, a draft for its own board, with Kemijärvi's name replaced in its texts."""
+    from app.core.time import HELSINKI, utcnow
+
+    year = utcnow().astimezone(HELSINKI).year
+    response = await client.post(
+        f"{BASE}/posio/onboard",
+        json={"from_municipality": "kemijarvi", "parts": ["comms-plan"]},
+        headers=auth("posio-admin"),
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["copied"] == {"comms-plan": 1}
+    plans = (await client.get(f"{BASE}/posio/comms-plans", headers=auth("posio-admin"))).json()[
+        "items"
+    ]
+    (plan,) = plans
+    assert (plan["year"], plan["status"], plan["version"]) == (year, "draft", 1)
+    source = (
+        await client.get(f"{BASE}/kemijarvi/comms-plans", headers=auth("kemijarvi-admin"))
+    ).json()["items"]
+    newest = max(source, key=lambda item: (item["year"], item["version"]))
+    detail = (
+        await client.get(f"{BASE}/posio/comms-plans/{plan['id']}", headers=auth("posio-admin"))
+    ).json()
+    source_detail = (
+        await client.get(
+            f"{BASE}/kemijarvi/comms-plans/{newest['id']}", headers=auth("kemijarvi-admin")
+        )
+    ).json()
+    assert len(detail["rows"]) == len(source_detail["rows"]) > 0
+    assert "Kemijärvi" not in str(detail["title"])
+    again = await client.post(
+        f"{BASE}/posio/onboard",
+        json={"from_municipality": "kemijarvi", "parts": ["comms-plan"]},
+        headers=auth("posio-admin"),
+    )
+    assert again.json()["copied"] == {"comms-plan": 0}

@@ -143,7 +143,7 @@ class MunicipalityPublic(BaseModel):
         )
 
 
-OnboardPart = Literal["cards", "personas", "promise", "journey", "landing"]
+OnboardPart = Literal["cards", "personas", "promise", "journey", "landing", "comms-plan"]
 
 
 class OnboardIn(BaseModel):

@@ -512,7 +512,7 @@ async def update(
     before = _jsonable(await document(session, plan))
     circles = data.circles if data.circles is not None else plan.circles
     if data.circles is not None or data.rows is not None:
-        rows = data.rows if data.rows is not None else await _rows_as_input(session, plan)
+        rows = data.rows if data.rows is not None else await rows_as_input(session, plan)
         problems = _check_references(circles, rows)
         if problems:
             raise ValidationFailed("Some audiences are not in the circles.", errors=problems)
@@ -530,7 +530,8 @@ async def update(
     return plan
 
 
-async def _rows_as_input(session: AsyncSession, plan: CommsPlan) -> list[RowIn]:
+async def rows_as_input(session: AsyncSession, plan: CommsPlan) -> list[RowIn]:
+    """A plan's rows as they would be sent: for a new version or another municipality."""
     rows = (await rows_of(session, [plan.id])).get(plan.id, [])
     return [
         RowIn.model_validate(
@@ -702,7 +703,7 @@ async def new_version(
     )
     session.add(copy)
     await session.flush()
-    await _write_rows(session, copy, await _rows_as_input(session, plan), keep_ids=False)
+    await _write_rows(session, copy, await rows_as_input(session, plan), keep_ids=False)
     await _log(
         session,
         copy,

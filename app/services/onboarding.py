@@ -1,30 +1,34 @@
 """Onboarding a municipality from another's starter kit in one call (issue 16, part 1).
 
 Copies, as drafts and with provenance where the part has it: the published service
-cards, the personas, the service promise, the journey and the landing configuration
-with its tiles. Idempotent: a card already copied from the same source card, a persona
-key the target has, or a promise, journey or landing configuration that exists is left
-alone, so a second run adds nothing. Where a copied text names the source municipality
+cards, the personas, the service promise, the journey, the landing configuration with
+its tiles, and the communication plan (the source's newest, as this year's draft).
+Idempotent: a card already copied from the same source card, a persona key the target
+has, or a promise, journey, landing configuration or this year's plan that exists is
+left alone, so a second run adds nothing. Where a copied text names the source municipality
 its name is replaced by the target's and the text is reported for review; inflected
 forms ("Kemijärvellä") cannot be replaced safely, so they are only reported (and the
 readiness report keeps flagging them until someone edits them).
 
-Not yet copied (the rest of part 1): the communication plan, the fund's rules and the
-roadmap template.
+Not yet copied (the rest of part 1): the fund's rules and the roadmap template.
 """
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.errors import FieldProblem, ValidationFailed
+from app.core.time import HELSINKI, utcnow
+from app.models.comms_plan import CommsPlan, PlanCreate
 from app.models.journey import JourneyUpdate
 from app.models.landing import LANDING_CONFIG_FIELDS, LandingConfigUpdate
 from app.models.municipality import Municipality
 from app.models.persona import Persona, PersonaCopyIn, ServicePromiseUpdate
 from app.models.service_card import CardStatus, ServiceCard, Topic
+from app.services import comms_plan as comms_service
 from app.services import journey as journey_service
 from app.services import landing as landing_service
 from app.services import persona as persona_service
@@ -32,7 +36,7 @@ from app.services import service_card as card_service
 from app.services.content_revision import jsonable
 from app.services.service_card import Actor
 
-PARTS = ("cards", "personas", "promise", "journey", "landing")
+PARTS = ("cards", "personas", "promise", "journey", "landing", "comms-plan")
 
 
 @dataclass
@@ -180,7 +184,66 @@ async def onboard(
             )
             copied = 1
         outcome.copied["landing"] = copied
+    if "comms-plan" in wanted:
+        outcome.copied["comms-plan"] = await _comms_plan(
+            session, source, target, actor, base, outcome
+        )
     return outcome
+
+
+async def _comms_plan(
+    session: AsyncSession,
+    source: Municipality,
+    target: Municipality,
+    actor: Actor,
+    base: str,
+    outcome: Outcome,
+) -> int:
+    """The source's newest plan (the version in force of its latest year) as version 1
+    of the target's plan for this year, a draft for its own board; nothing when the
+    target has a plan for this year. Cadence starts move to the same day of this year."""
+    year = utcnow().astimezone(HELSINKI).year
+    if await comms_service.plan_for_year(session=session, municipality_id=target.id, year=year):
+        return 0
+    newest = (
+        await session.exec(
+            select(func.max(CommsPlan.year)).where(col(CommsPlan.municipality_id) == source.id)
+        )
+    ).first()
+    if newest is None:
+        return 0
+    plan = await comms_service.plan_for_year(
+        session=session, municipality_id=source.id, year=newest
+    )
+    if plan is None:
+        return 0
+    rows = []
+    for row in await comms_service.rows_as_input(session, plan):
+        data = row.model_dump(mode="json", exclude={"id"})
+        if row.cadence_start is not None:
+            try:
+                moved = row.cadence_start.replace(year=row.cadence_start.year + year - plan.year)
+                data["cadence_start"] = moved.isoformat()
+            except ValueError:  # 29 February into a common year: the plan's default start
+                data["cadence_start"] = None
+        rows.append(data)
+    document = {
+        "year": year,
+        "title": jsonable(plan.title),
+        "strategy": jsonable(plan.strategy),
+        "hashtags": list(plan.hashtags),
+        "circles": jsonable(plan.circles),
+        "metrics": jsonable(plan.metrics),
+        "rows": rows,
+    }
+    document = _rename(document, source, target, "", f"{base}/comms-plans", outcome.review)
+    await comms_service.create(
+        session=session,
+        municipality_id=target.id,
+        actor=actor,
+        data=PlanCreate.model_validate(document),
+    )
+    return 1
 
 
 async def _cards(
