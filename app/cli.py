@@ -327,7 +327,16 @@ def build_parser() -> argparse.ArgumentParser:
     onboard.add_argument(
         "--parts",
         nargs="+",
-        choices=["cards", "personas", "promise", "journey", "landing", "comms-plan"],
+        choices=[
+            "cards",
+            "personas",
+            "promise",
+            "journey",
+            "landing",
+            "comms-plan",
+            "fund",
+            "roadmap",
+        ],
     )
     onboard.set_defaults(run=_onboard)
     create = commands.add_parser(

@@ -1027,3 +1027,12 @@ async def test_a_municipality_admin_appoints_jurors(
         assert response.json()["roles"] == [{"role": "juror", "municipality": "kemijarvi"}]
     else:
         assert_problem(response, status)
+
+
+async def test_a_round_with_ideas_cannot_go_back_to_being_a_draft(
+    client: httpx.AsyncClient, auth: Any
+) -> None:
+    await round_with_ideas(client, auth, [200])
+    refused = await patch_round(client, auth, 2031, {"draft": True})
+    assert_problem(refused, 409, "round-locked")
+    assert (await client.get(f"{BASE}/rounds/2031")).json()["draft"] is False

@@ -12,7 +12,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic import Field as PydanticField
-from sqlalchemy import Column, Date, Text
+from sqlalchemy import Column, Date, Text, false
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
 from app.core.db import PydanticJSON
@@ -131,6 +131,11 @@ class RoundCreate(BaseModel):
     hashtags: list[Hashtag] = PydanticField(default_factory=list, max_length=20)
     rules: RoundRules
     schedule: RoundSchedule
+    draft: bool = PydanticField(
+        default=False,
+        description="A draft round is seen only by the municipality's staff; nobody can "
+        "send ideas to it until it is published (`draft: false`).",
+    )
 
 
 class RoundUpdate(PatchModel):
@@ -143,6 +148,10 @@ class RoundUpdate(PatchModel):
     hashtags: list[Hashtag] | None = PydanticField(default=None, max_length=20)
     rules: RoundRules | None = None
     schedule: RoundSchedule | None = None
+    draft: bool | None = PydanticField(
+        default=None,
+        description="`false` publishes a draft round; a round with ideas stays public.",
+    )
 
 
 # ---- ideas: input ----------------------------------------------------------------------------
@@ -308,6 +317,7 @@ class FundRound(Timestamped, table=True):
     general_explanation: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     minutes_reference: str | None = Field(default=None, max_length=200)
     updated_by_name: str | None = Field(default=None, max_length=200)
+    draft: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class FundIdea(SQLModel, table=True):
@@ -427,6 +437,7 @@ class RoundPublic(BaseModel):
     rules_locked: bool
     decided_at: datetime | None
     totals: RoundTotals
+    draft: bool = PydanticField(description="Seen only by the municipality's staff.")
     created_at: datetime
     last_updated: datetime
     updated_by: str | None

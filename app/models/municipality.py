@@ -143,7 +143,9 @@ class MunicipalityPublic(BaseModel):
         )
 
 
-OnboardPart = Literal["cards", "personas", "promise", "journey", "landing", "comms-plan"]
+OnboardPart = Literal[
+    "cards", "personas", "promise", "journey", "landing", "comms-plan", "fund", "roadmap"
+]
 
 
 class OnboardIn(BaseModel):
@@ -153,5 +155,28 @@ class OnboardIn(BaseModel):
 
     from_municipality: Slug
     parts: list[OnboardPart] | None = PydanticField(
-        default=None, min_length=1, max_length=5, description="Default: every part"
+        default=None, min_length=1, max_length=8, description="Default: every part"
     )
+
+
+class OnboardReview(BaseModel):
+    """A copied text, link or figure the new municipality should check."""
+
+    resource: str = PydanticField(description="The copy's URL.")
+    field: str = PydanticField(description="The field within it, e.g. `tiles[3].links[0].url`.")
+    reason: Literal["text", "link", "hashtag", "amount"] = PydanticField(
+        description="text: named the source (replaced where it could be); link: pointed "
+        "at the source's site or listings; hashtag: named the source; amount: the "
+        "source's own money figure."
+    )
+
+
+class OnboardOutcome(BaseModel):
+    """What one onboarding call copied, part by part, and what to review."""
+
+    municipality: str
+    source: str
+    copied: dict[OnboardPart, int] = PydanticField(
+        description="Per part asked, how many were copied (0: present already)."
+    )
+    review: list[OnboardReview]

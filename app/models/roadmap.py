@@ -11,7 +11,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic import Field as PydanticField
-from sqlalchemy import Column, Date
+from sqlalchemy import Column, Date, false
 from sqlmodel import Field, UniqueConstraint
 
 from app.core.db import PydanticJSON
@@ -64,6 +64,9 @@ class PhaseCreate(BaseModel):
         "phase, in_progress during it, done after it.",
     )
     outcome: I18nLongText | None = None
+    draft: bool = PydanticField(
+        default=False, description="A draft phase is seen only by the municipality's staff."
+    )
 
     @model_validator(mode="after")
     def _valid(self) -> Self:
@@ -86,6 +89,7 @@ class PhaseUpdate(PatchModel):
     pilots: list[Pilot] | None = PydanticField(default=None, max_length=50)
     status: RoadmapStatus | None = None
     outcome: I18nLongText | None = None
+    draft: bool | None = PydanticField(default=None, description="`false` publishes the phase.")
 
     @model_validator(mode="after")
     def _valid(self) -> Self:
@@ -147,6 +151,7 @@ class RoadmapPhase(Timestamped, table=True):
     outcome: I18nLongText | None = Field(default=None, sa_type=PydanticJSON(I18nLongText))
     updated_by_name: str | None = Field(default=None, max_length=200)
     changed_fields: list[str] = Field(default_factory=list, sa_type=PydanticJSON(list[str]))
+    draft: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class RoadmapReview(Timestamped, table=True):
@@ -205,6 +210,7 @@ class PhasePublic(BaseModel):
     )
     status_source: str = PydanticField(description="set, or dates")
     outcome: LocalText | None
+    draft: bool = PydanticField(description="Seen only by the municipality's staff.")
     last_update: LastUpdate
     meta: ResponseMeta | None = None
 

@@ -112,7 +112,10 @@ def phase_of(fund_round: FundRound, day: date) -> RoundPhase:
 
 
 def rules_locked(fund_round: FundRound, day: date) -> bool:
-    """The rules are fixed once ideas may come in: nobody applies under changing rules."""
+    """The rules are fixed once ideas may come in: nobody applies under changing rules.
+    A draft round takes no ideas, so its rules stay open until it is published."""
+    if fund_round.draft:
+        return False
     return day >= fund_round.ideas_open_from or fund_round.decided_at is not None
 
 
@@ -182,6 +185,7 @@ def round_doc(fund_round: FundRound, municipality: str, totals: Totals, day: dat
         "phase": phase_of(fund_round, day),
         "rules_locked": rules_locked(fund_round, day),
         "decided_at": fund_round.decided_at,
+        "draft": fund_round.draft,
         "totals": {
             "ideas": totals.ideas,
             "requested": totals.requested,
@@ -213,9 +217,12 @@ async def list_rounds(
     limit: int,
     cursor: str | None = None,
     modified_since: datetime | None = None,
+    include_drafts: bool = False,
 ) -> Page[FundRound]:
-    """Newest year first."""
+    """Newest year first; draft rounds only for the municipality's staff."""
     conditions = [col(FundRound.municipality_id) == municipality_id]
+    if not include_drafts:
+        conditions.append(col(FundRound.draft).is_(False))
     if modified_since is not None:
         conditions.append(col(FundRound.updated_at) >= modified_since)
     total = (
@@ -236,15 +243,22 @@ async def list_rounds(
 
 
 async def get_round(
-    *, session: AsyncSession, municipality_id: uuid.UUID, year: int, for_update: bool = False
+    *,
+    session: AsyncSession,
+    municipality_id: uuid.UUID,
+    year: int,
+    for_update: bool = False,
+    include_drafts: bool = False,
 ) -> FundRound:
+    """The year's round; a draft one is not found unless `include_drafts` (staff), so
+    nobody sends ideas to, or reads, a round the municipality has not published."""
     statement = select(FundRound).where(
         col(FundRound.municipality_id) == municipality_id, col(FundRound.year) == year
     )
     if for_update:
         statement = statement.with_for_update()
     found = (await session.exec(statement)).first()
-    if found is None:
+    if found is None or (found.draft and not include_drafts):
         raise NotFound(f"No experiment fund round for {year}.")
     return found
 
@@ -281,6 +295,7 @@ async def create_round(
         call=data.call,
         hashtags=list(data.hashtags),
         updated_by_name=actor.name,
+        draft=data.draft,
         **data.rules.model_dump(),
         **data.schedule.model_dump(),
     )
@@ -334,6 +349,10 @@ async def update_round(
     if data.schedule is not None:
         for name in SCHEDULE_FIELDS:
             setattr(fund_round, name, getattr(data.schedule, name))
+    if data.draft is not None and data.draft != fund_round.draft:
+        if data.draft and await _has_ideas(session, fund_round):
+            raise _locked("The round has ideas; it cannot go back to being a draft.")
+        fund_round.draft = data.draft
     _touch_round(fund_round, actor)
     await session.flush()
     await content_version.bump_municipal(
@@ -348,12 +367,14 @@ def _touch_round(fund_round: FundRound, actor: Actor) -> None:
     fund_round.version += 1
 
 
+async def _has_ideas(session: AsyncSession, fund_round: FundRound) -> bool:
+    found = await session.exec(select(FundIdea.id).where(col(FundIdea.round_id) == fund_round.id))
+    return found.first() is not None
+
+
 async def delete_round(*, session: AsyncSession, fund_round: FundRound) -> None:
     """Only a round without ideas: once someone has applied, the round is a record."""
-    has_ideas = (
-        await session.exec(select(FundIdea.id).where(col(FundIdea.round_id) == fund_round.id))
-    ).first()
-    if has_ideas is not None:
+    if await _has_ideas(session, fund_round):
         raise Conflict("The round has ideas; it stays as a record.", code="round-locked")
     municipality_id = fund_round.municipality_id
     await session.delete(fund_round)

@@ -1,20 +1,29 @@
-"""Onboarding a municipality from another's starter kit in one call (issue 16, part 1).
+"""Onboarding a municipality from another's starter kit in one call.
 
 Copies, as drafts and with provenance where the part has it: the published service
 cards, the personas, the service promise, the journey, the landing configuration with
-its tiles, and the communication plan (the source's newest, as this year's draft).
+its tiles, the communication plan (the source's newest, as this year's draft), the
+experiment fund's rules (the source's newest round, as a draft round for the first year
+whose call has not yet opened) and the roadmap template (every phase, moved by whole
+years to start next year, with statuses and outcomes left for the new municipality).
 Idempotent: a card already copied from the same source card, a persona key the target
-has, or a promise, journey, landing configuration or this year's plan that exists is
-left alone, so a second run adds nothing. Where a copied text names the source municipality
-its name is replaced by the target's and the text is reported for review; inflected
-forms ("Kemijärvellä") cannot be replaced safely, so they are only reported (and the
-readiness report keeps flagging them until someone edits them).
+has, or a promise, journey, landing configuration, this year's plan, a fund round or a
+roadmap that exists is left alone, so a second run adds nothing.
 
-Not yet copied (the rest of part 1): the fund's rules and the roadmap template.
+Where a copied text names the source municipality its name is replaced by the target's
+and the text is reported for review; inflected forms ("Kemijärvellä") cannot be replaced
+safely, so they are only reported (and the readiness report keeps flagging them until
+someone edits them). Links are reviewed too: the source's own web site becomes the
+target's, a listing filtered to the source (…/vuokra-asunnot/kemijarvi) is filtered to
+the target, and a site named after the source (visitkemijarvi.fi) is kept but reported,
+as nobody can guess the target's counterpart.
 """
 
+import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -23,20 +32,24 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.errors import FieldProblem, ValidationFailed
 from app.core.time import HELSINKI, utcnow
 from app.models.comms_plan import CommsPlan, PlanCreate
+from app.models.fund import FundRound, RoundCreate
 from app.models.journey import JourneyUpdate
 from app.models.landing import LANDING_CONFIG_FIELDS, LandingConfigUpdate
 from app.models.municipality import Municipality
 from app.models.persona import Persona, PersonaCopyIn, ServicePromiseUpdate
+from app.models.roadmap import PhaseCreate, RoadmapPhase
 from app.models.service_card import CardStatus, ServiceCard, Topic
 from app.services import comms_plan as comms_service
+from app.services import fund as fund_service
 from app.services import journey as journey_service
 from app.services import landing as landing_service
 from app.services import persona as persona_service
+from app.services import roadmap as roadmap_service
 from app.services import service_card as card_service
 from app.services.content_revision import jsonable
 from app.services.service_card import Actor
 
-PARTS = ("cards", "personas", "promise", "journey", "landing", "comms-plan")
+PARTS = ("cards", "personas", "promise", "journey", "landing", "comms-plan", "fund", "roadmap")
 
 
 @dataclass
@@ -75,7 +88,7 @@ def _rename(
                     text = text.replace(old, target.name.get(lang))
                 out[lang] = text
             if named:
-                review.append({"resource": where, "field": path})
+                review.append({"resource": where, "field": path, "reason": "text"})
             return out
         return {
             key: _rename(item, source, target, f"{path}.{key}" if path else key, where, review)
@@ -86,7 +99,46 @@ def _rename(
             _rename(item, source, target, f"{path}[{i}]", where, review)
             for i, item in enumerate(value)
         ]
+    if isinstance(value, str):
+        adapted, reason = _adapt_reference(value, source, target)
+        if reason is not None:
+            review.append({"resource": where, "field": path, "reason": reason})
+        return adapted
     return value
+
+
+def _site(municipality: Municipality) -> str | None:
+    site = municipality.contact.web_site if municipality.contact else None
+    return str(site) if site else None
+
+
+def _adapt_reference(
+    value: str, source: Municipality, target: Municipality
+) -> tuple[str, str | None]:
+    """A link or hashtag adapted to the target, and why it needs review (None: it does
+    not point at the source at all)."""
+    if value.startswith("#"):
+        names = {source.slug, source.name.get("fi").lower()}
+        if not any(name in value.lower() for name in names):
+            return value, None
+        adapted = value.lower()
+        adapted = adapted.replace(source.name.get("fi").lower(), target.name.get("fi").lower())
+        return adapted.replace(source.slug, target.slug), "hashtag"
+    if not value.startswith(("http://", "https://")):
+        return value, None
+    parts = urlsplit(value)
+    host = parts.hostname or ""
+    source_site, target_site = _site(source), _site(target)
+    if source_site and host == urlsplit(source_site).hostname:
+        # The source's own pages mean nothing on the target's site: its front page.
+        return target_site or value, "link"
+    segments = parts.path.split("/")
+    if source.slug in segments:
+        path = "/".join(target.slug if segment == source.slug else segment for segment in segments)
+        return urlunsplit(parts._replace(path=path)), "link"
+    if source.slug in host:
+        return value, "link"
+    return value, None
 
 
 async def onboard(
@@ -188,7 +240,146 @@ async def onboard(
         outcome.copied["comms-plan"] = await _comms_plan(
             session, source, target, actor, base, outcome
         )
+    if "fund" in wanted:
+        outcome.copied["fund"] = await _fund(session, source, target, actor, base, outcome)
+    if "roadmap" in wanted:
+        outcome.copied["roadmap"] = await _roadmap(session, source, target, actor, base, outcome)
     return outcome
+
+
+def _years_later(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February into a common year
+        return day.replace(year=day.year + years, day=28)
+
+
+async def _fund(
+    session: AsyncSession,
+    source: Municipality,
+    target: Municipality,
+    actor: Actor,
+    base: str,
+    outcome: Outcome,
+) -> int:
+    """The source's newest round's rules, call and hashtags as a draft round of the
+    target, its dates moved by whole years to the first year whose call has not opened
+    yet. Nothing when the target has any round: its fund is its own already."""
+    have = (
+        await session.exec(select(FundRound.id).where(col(FundRound.municipality_id) == target.id))
+    ).first()
+    newest = (
+        await session.exec(
+            select(FundRound)
+            .where(col(FundRound.municipality_id) == source.id)
+            .order_by(col(FundRound.year).desc())
+        )
+    ).first()
+    if have is not None or newest is None:
+        return 0
+    today = fund_service.today()
+    years = max(1, today.year - newest.year)
+    while _years_later(newest.ideas_open_from, years) <= today:
+        years += 1
+    document = {
+        "year": newest.year + years,
+        "call": jsonable(newest.call) if newest.call else None,
+        "hashtags": list(newest.hashtags),
+        "rules": {name: getattr(newest, name) for name in fund_service.RULE_FIELDS},
+        "schedule": {
+            name: _years_later(getattr(newest, name), years).isoformat()
+            for name in fund_service.SCHEDULE_FIELDS
+        },
+        "draft": True,
+    }
+    where = f"{base}/fund/rounds/{newest.year + years}"
+    document = _rename(document, source, target, "", where, outcome.review)
+    # "#kemijärvi" and "#kemijarvi" both become "#posio".
+    document["hashtags"] = list(dict.fromkeys(document["hashtags"]))
+    await fund_service.create_round(
+        session=session,
+        municipality_id=target.id,
+        actor=actor,
+        data=RoundCreate.model_validate(document),
+    )
+    # The amounts are the source's decision, not the target's: always for review.
+    outcome.review.append({"resource": where, "field": "rules.budget", "reason": "amount"})
+    return 1
+
+
+_YEAR = re.compile(r"\b(20\d\d)\b")
+
+
+async def _roadmap(
+    session: AsyncSession,
+    source: Municipality,
+    target: Municipality,
+    actor: Actor,
+    base: str,
+    outcome: Outcome,
+) -> int:
+    """The source's roadmap as the target's template: every phase as a draft, moved by
+    whole years so the first starts next year (keys and the years named in texts move
+    with it), with no status or outcome of the source's. Nothing when the target has a
+    roadmap."""
+    have = (
+        await session.exec(
+            select(RoadmapPhase.id).where(col(RoadmapPhase.municipality_id) == target.id)
+        )
+    ).first()
+    phases = list(
+        await session.exec(
+            select(RoadmapPhase)
+            .where(col(RoadmapPhase.municipality_id) == source.id)
+            .order_by(col(RoadmapPhase.starts_on), col(RoadmapPhase.key))
+        )
+    )
+    if have is not None or not phases:
+        return 0
+    years = max(0, fund_service.today().year + 1 - phases[0].starts_on.year)
+
+    def moved(match: re.Match[str]) -> str:
+        return str(int(match.group(1)) + years)
+
+    def shift(value: Any) -> Any:
+        if isinstance(value, str):
+            return _YEAR.sub(moved, value)
+        if isinstance(value, dict):
+            return {key: shift(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [shift(item) for item in value]
+        return value
+
+    for phase in phases:
+        pilots = [
+            {
+                "key": pilot.key,
+                "title": jsonable(pilot.title),
+                "description": jsonable(pilot.description) if pilot.description else None,
+            }
+            for pilot in phase.pilots
+        ]
+        document = {
+            "key": _YEAR.sub(moved, phase.key),
+            "starts_on": _years_later(phase.starts_on, years).isoformat(),
+            "ends_on": _years_later(phase.ends_on, years).isoformat(),
+            "title": shift(jsonable(phase.title)),
+            "description": shift(jsonable(phase.description)) if phase.description else None,
+            "goals": [shift(jsonable(goal)) for goal in phase.goals],
+            "pilots": shift(pilots),
+            "draft": True,
+        }
+        review: list[dict[str, str]] = []
+        document = _rename(document, source, target, "", "", review)
+        created = await roadmap_service.create_phase(
+            session=session,
+            municipality_id=target.id,
+            actor=actor,
+            data=PhaseCreate.model_validate(document),
+        )
+        where = f"{base}/roadmap/phases/{created.id}"
+        outcome.review += [item | {"resource": where} for item in review]
+    return len(phases)
 
 
 async def _comms_plan(
@@ -237,6 +428,7 @@ async def _comms_plan(
         "rows": rows,
     }
     document = _rename(document, source, target, "", f"{base}/comms-plans", outcome.review)
+    document["hashtags"] = list(dict.fromkeys(document["hashtags"]))
     await comms_service.create(
         session=session,
         municipality_id=target.id,
@@ -287,10 +479,7 @@ async def _cards(
             source=card,
             action=f"copied from {source.slug}",
         )
-        outcome.review += [
-            {"resource": f"{base}/service-cards/{new.id}", "field": item["field"]}
-            for item in review
-        ]
+        outcome.review += [item | {"resource": f"{base}/service-cards/{new.id}"} for item in review]
         copied += 1
     return copied
 

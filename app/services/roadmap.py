@@ -95,6 +95,7 @@ def phase_doc(phase: RoadmapPhase, day: date) -> Document:
         "status": status,
         "status_source": source,
         "outcome": _tr(phase.outcome),
+        "draft": phase.draft,
         "last_update": _last_update(phase),
     }
 
@@ -135,9 +136,12 @@ async def list_phases(
     limit: int,
     cursor: str | None = None,
     modified_since: datetime | None = None,
+    include_drafts: bool = False,
 ) -> Page[RoadmapPhase]:
-    """In time order."""
+    """In time order; draft phases only for the municipality's staff."""
     conditions = [col(RoadmapPhase.municipality_id) == municipality_id]
+    if not include_drafts:
+        conditions.append(col(RoadmapPhase.draft).is_(False))
     if modified_since is not None:
         conditions.append(col(RoadmapPhase.updated_at) >= modified_since)
     statement = (
@@ -150,10 +154,19 @@ async def list_phases(
 
 
 async def get_phase(
-    *, session: AsyncSession, municipality_id: uuid.UUID, phase_id: uuid.UUID
+    *,
+    session: AsyncSession,
+    municipality_id: uuid.UUID,
+    phase_id: uuid.UUID,
+    include_drafts: bool = False,
 ) -> RoadmapPhase:
+    """The phase; a draft one is not found unless `include_drafts` (staff)."""
     phase = await session.get(RoadmapPhase, phase_id)
-    if phase is None or phase.municipality_id != municipality_id:
+    if (
+        phase is None
+        or phase.municipality_id != municipality_id
+        or (phase.draft and not include_drafts)
+    ):
         raise NotFound("No such roadmap phase.")
     return phase
 

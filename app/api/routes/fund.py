@@ -158,9 +158,12 @@ async def list_fund_rounds(
     cache: CacheDep,
     lang: Lang,
     paging: Paging,
+    principal: OptionalPrincipal,
 ) -> Response:
     """Newest year first, each with its rules, dated phases, current phase and totals
-    (ideas, requested, granted, spent)."""
+    (ideas, requested, granted, spent). The municipality's staff also see draft rounds
+    (uncached)."""
+    staff = principal is not None and principal.is_member(municipality.id)
 
     async def build(etag: str) -> Body:
         day = fund_service.today()
@@ -170,6 +173,7 @@ async def list_fund_rounds(
             limit=paging.limit,
             cursor=paging.cursor,
             modified_since=paging.modified_since,
+            include_drafts=staff,
         )
         documents = await fund_service.round_documents(session, page.items, municipality.slug, day)
         return _collection(
@@ -183,7 +187,12 @@ async def list_fund_rounds(
         )
 
     return await cache.serve(
-        request, session, depends_on=[(municipality.scope, KIND)], build=build, language=lang
+        request,
+        session,
+        depends_on=[(municipality.scope, KIND)],
+        build=build,
+        language=lang,
+        cacheable=not staff,
     )
 
 
@@ -225,11 +234,15 @@ async def get_fund_round(
     session: SessionDep,
     cache: CacheDep,
     lang: Lang,
+    principal: OptionalPrincipal,
 ) -> Response:
+    """A draft round is found only by the municipality's staff (uncached)."""
+    staff = principal is not None and principal.is_member(municipality.id)
+
     async def build(_etag: str) -> Body:
         day = fund_service.today()
         fund_round = await fund_service.get_round(
-            session=session, municipality_id=municipality.id, year=year
+            session=session, municipality_id=municipality.id, year=year, include_drafts=staff
         )
         (document,) = await fund_service.round_documents(
             session, [fund_round], municipality.slug, day
@@ -237,7 +250,12 @@ async def get_fund_round(
         return _body("fund_round", document, lang, ROUND_TEXT_KEYS, fund_service.next_midnight(day))
 
     return await cache.serve(
-        request, session, depends_on=[(municipality.scope, KIND)], build=build, language=lang
+        request,
+        session,
+        depends_on=[(municipality.scope, KIND)],
+        build=build,
+        language=lang,
+        cacheable=not staff,
     )
 
 
@@ -250,7 +268,11 @@ async def _admin_round(
 ) -> FundRound:
     require_write(principal, municipality.id, *ADMINS)
     fund_round = await fund_service.get_round(
-        session=session, municipality_id=municipality.id, year=year, for_update=True
+        session=session,
+        municipality_id=municipality.id,
+        year=year,
+        for_update=True,
+        include_drafts=True,
     )
     document = await _round_document(session, fund_round, municipality.slug)
     check_doc_if_match(if_match, "fund_round", document)

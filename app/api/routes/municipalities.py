@@ -23,6 +23,7 @@ from app.models.municipality import (
     MunicipalityPublic,
     MunicipalityUpdate,
     OnboardIn,
+    OnboardOutcome,
 )
 from app.models.user import Role
 from app.services import municipality as municipality_service
@@ -136,6 +137,7 @@ async def update_municipality(
 
 @router.post(
     "/{slug}/onboard",
+    response_model=OnboardOutcome,
     responses=problems(401, 403, 404, 422),
     summary="Start a municipality from another's starter kit",
     tags=["onboarding"],
@@ -147,10 +149,12 @@ async def onboard_municipality(
     principal: CurrentPrincipal,
 ) -> Response:
     """Copies into this municipality, as drafts with provenance: the published service
-    cards, the personas, the service promise, the journey and the landing configuration
-    with its tiles (`parts`, default all). Idempotent: a second call adds nothing. The
-    source's name is replaced by this municipality's in the copied texts, and every
-    text that named it is listed under `review` (the readiness report flags what is
+    cards, the personas, the service promise, the journey, the landing configuration
+    with its tiles, the communication plan (this year's draft), the experiment fund's
+    rules (a draft round) and the roadmap template (draft phases) (`parts`, default
+    all). Idempotent: a second call adds nothing. The source's name is replaced by this
+    municipality's in the copied texts and links, and every text, link, hashtag and
+    money figure to check is listed under `review` (the readiness report flags what is
     left). A municipality admin of the target or a platform admin may call it."""
     target = await municipality_service.get_by_slug(session=session, slug=slug)
     require_write(principal, target.id, Role.municipality_admin)

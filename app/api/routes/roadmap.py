@@ -14,6 +14,7 @@ from app.api.deps import (
     IfMatch,
     Lang,
     MunicipalityDep,
+    OptionalPrincipal,
     Paging,
     SessionDep,
 )
@@ -92,9 +93,12 @@ async def get_roadmap(
     cache: CacheDep,
     lang: Lang,
     paging: Paging,
+    principal: OptionalPrincipal,
 ) -> Response:
     """In time order; each phase and pilot with its status and outcome, `timing` (past,
-    current, upcoming by today's date) and its last update (when, by whom, which fields)."""
+    current, upcoming by today's date) and its last update (when, by whom, which fields).
+    The municipality's staff also see draft phases (uncached)."""
+    staff = principal is not None and principal.is_member(municipality.id)
 
     async def build(etag: str) -> Body:
         day = fund_service.today()
@@ -104,6 +108,7 @@ async def get_roadmap(
             limit=paging.limit,
             cursor=paging.cursor,
             modified_since=paging.modified_since,
+            include_drafts=staff,
         )
         documents = [roadmap_service.phase_doc(phase, day) for phase in page.items]
         return _collection(
@@ -116,7 +121,12 @@ async def get_roadmap(
         )
 
     return await cache.serve(
-        request, session, depends_on=[(municipality.scope, KIND)], build=build, language=lang
+        request,
+        session,
+        depends_on=[(municipality.scope, KIND)],
+        build=build,
+        language=lang,
+        cacheable=not staff,
     )
 
 
@@ -156,11 +166,18 @@ async def get_roadmap_phase(
     session: SessionDep,
     cache: CacheDep,
     lang: Lang,
+    principal: OptionalPrincipal,
 ) -> Response:
+    """A draft phase is found only by the municipality's staff (uncached)."""
+    staff = principal is not None and principal.is_member(municipality.id)
+
     async def build(_etag: str) -> Body:
         day = fund_service.today()
         phase = await roadmap_service.get_phase(
-            session=session, municipality_id=municipality.id, phase_id=phase_id
+            session=session,
+            municipality_id=municipality.id,
+            phase_id=phase_id,
+            include_drafts=staff,
         )
         return _body(
             "roadmap_phase",
@@ -170,7 +187,12 @@ async def get_roadmap_phase(
         )
 
     return await cache.serve(
-        request, session, depends_on=[(municipality.scope, KIND)], build=build, language=lang
+        request,
+        session,
+        depends_on=[(municipality.scope, KIND)],
+        build=build,
+        language=lang,
+        cacheable=not staff,
     )
 
 
@@ -192,7 +214,7 @@ async def update_roadmap_phase(
     """Send If-Match. `goals` and `pilots`, when sent, replace the whole list."""
     require_write(principal, municipality.id, *EDITORS)
     phase = await roadmap_service.get_phase(
-        session=session, municipality_id=municipality.id, phase_id=phase_id
+        session=session, municipality_id=municipality.id, phase_id=phase_id, include_drafts=True
     )
     day = fund_service.today()
     check_doc_if_match(if_match, "roadmap_phase", roadmap_service.phase_doc(phase, day))
@@ -217,7 +239,7 @@ async def delete_roadmap_phase(
 ) -> Response:
     require_write(principal, municipality.id, *EDITORS)
     phase = await roadmap_service.get_phase(
-        session=session, municipality_id=municipality.id, phase_id=phase_id
+        session=session, municipality_id=municipality.id, phase_id=phase_id, include_drafts=True
     )
     check_doc_if_match(
         if_match, "roadmap_phase", roadmap_service.phase_doc(phase, fund_service.today())
