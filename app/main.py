@@ -14,6 +14,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from app.api import metrics, problems, requestid
 from app.api.bodylimit import BodyLimit
 from app.api.caching import FastLane, PublicCache
+from app.api.freshness import NoCarrier, build_carrier
 from app.api.observe import Observe
 from app.api.routes import (
     analytics,
@@ -72,9 +73,16 @@ def create_app(
             # many apps in one process.
             gc.collect()
             gc.freeze()
-        yield
-        if owns_engine:
-            await app.state.engine.dispose()
+            # Only a served app listens: the tests' apps share one rolled-back
+            # transaction, in which no notice is ever sent.
+            app.state.freshness = build_carrier(settings, app.state.cache)
+            await app.state.freshness.start()
+        try:
+            yield
+        finally:
+            if owns_engine:
+                await app.state.freshness.stop()
+                await app.state.engine.dispose()
 
     app = FastAPI(
         title="Settle: settlement services API",
@@ -138,6 +146,7 @@ def create_app(
         ttl=settings.cache_version_ttl_seconds, max_entries=settings.cache_max_entries
     )
     app.state.rate_limiter = build_limiter(settings.redis_url)
+    app.state.freshness = NoCarrier()
     app.state.migration_head = head_revision(settings)
 
     problems.install(app)

@@ -51,7 +51,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
         if session.in_transaction():
             await session.commit()
-            request.app.state.cache.committed(session.info.pop(BUMPED_KEYS, ()))
+            bumped = session.info.pop(BUMPED_KEYS, ())
+            request.app.state.cache.committed(bumped)
+            await request.app.state.freshness.committed(bumped)
     except BaseException:
         await session.rollback()
         raise

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     # How long a worker trusts its in-memory copy of the content versions; it bounds
     # how late another worker's write becomes visible on cached public reads.
     cache_version_ttl_seconds: float = 1.0
+    # How a write reaches the other workers' caches at once (app.api.freshness): auto is
+    # Redis pub/sub when REDIS_URL is set, else PostgreSQL LISTEN/NOTIFY on PostgreSQL,
+    # else nothing (the TTL alone).
+    cache_invalidation: Literal["auto", "redis", "postgresql", "off"] = "auto"
     cache_max_entries: int = 4096
     login_rate_limit_per_minute: int = 10
     # Sign-in attempts per client address over all emails: one password sprayed across

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 
-from sqlalchemy import tuple_
+from sqlalchemy import func, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
@@ -12,6 +12,9 @@ from app.models.content_version import GLOBAL_SCOPE, ContentVersion
 
 VersionKey = tuple[str, str]
 BUMPED_KEYS = "bumped_content_versions"
+# PostgreSQL delivers a NOTIFY on this channel when the bumping transaction commits
+# (app.api.freshness listens), so every worker forgets the version at once.
+NOTIFY_CHANNEL = "settle_content_versions"
 
 
 async def bump(*, session: AsyncSession, scope: str, kind: str) -> None:
@@ -26,7 +29,14 @@ async def bump(*, session: AsyncSession, scope: str, kind: str) -> None:
     statement = statement.on_conflict_do_update(
         index_elements=["scope", "kind"], set_={"version": ContentVersion.version + 1}
     )
-    await (await session.connection()).execute(statement)
+    connection = await session.connection()
+    if dialect == "postgresql":
+        # In the same round trip; PostgreSQL folds repeats within one transaction.
+        await connection.execute(
+            statement.returning(func.pg_notify(NOTIFY_CHANNEL, f"{scope} {kind}"))
+        )
+    else:
+        await connection.execute(statement)
     session.info.setdefault(BUMPED_KEYS, set()).add((scope, kind))
 
 
