@@ -208,7 +208,11 @@ def app(database: Database, connection: AsyncConnection) -> Any:
             bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
         )
 
-    return create_app(database.settings, session_factory=session_factory)
+    # The app's own writes reach its cache at once (it forgets what it bumped); a TTL far
+    # longer than any test keeps "a warm read touches no database" true on a loaded machine,
+    # where a test can take longer than the production TTL of one second.
+    settings = database.settings.model_copy(update={"cache_version_ttl_seconds": 300.0})
+    return create_app(settings, session_factory=session_factory)
 
 
 @pytest.fixture
