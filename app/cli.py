@@ -235,9 +235,15 @@ async def _worker_async(once: bool) -> int:
         if once:
             reminded = await enqueue_reminders(session_factory=session_factory, settings=settings)
             terms = await enqueue_term_endings(session_factory=session_factory, settings=settings)
+            from app.services import webhook_delivery
+
+            posted = await webhook_delivery.deliver_due(
+                session_factory=session_factory, settings=settings
+            )
             sent = await deliver_due(session_factory=session_factory, settings=settings)
             print(
-                f"reminders enqueued: {reminded}; term-ending notices: {terms}; emails sent: {sent}"
+                f"reminders enqueued: {reminded}; term-ending notices: {terms}; "
+                f"webhooks delivered: {posted}; emails sent: {sent}"
             )
             return 0
         stop = asyncio.Event()
@@ -354,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(run=_serve)
     worker = commands.add_parser(
-        "worker", help="deliver queued emails and enqueue meeting reminders"
+        "worker", help="deliver queued emails and webhooks, and enqueue meeting reminders"
     )
     worker.add_argument(
         "--once", action="store_true", help="one pass, print how many were sent, then exit"

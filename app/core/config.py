@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     manage_url_template: str | None = None
     unsubscribe_url_template: str | None = None
 
+    # Webhooks may target loopback, private and link-local addresses (for local testing).
+    # Unset: allowed in development and test, refused in production, both when a
+    # subscription is created and at every delivery (app/core/netguard.py).
+    webhooks_allow_private_urls: bool | None = None
+
     # Shared rate limits for public POSTs across workers (memory when unset).
     redis_url: str | None = None
     public_post_limit_per_minute: int = 20
@@ -168,6 +173,13 @@ class Settings(BaseSettings):
         if self.metrics_enabled or self.environment != "production":
             return "open"
         return "off"
+
+    @property
+    def allow_private_webhook_urls(self) -> bool:
+        """Whether webhook URLs may resolve to non-public addresses (see the setting)."""
+        if self.webhooks_allow_private_urls is None:
+            return self.environment != "production"
+        return self.webhooks_allow_private_urls
 
     @property
     def is_sqlite(self) -> bool:

@@ -22,6 +22,7 @@ from app.models.service_card import (
 )
 from app.models.story import Story
 from app.models.user import RoleGrant, User
+from app.models.webhook import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Booking",
@@ -57,4 +58,7 @@ __all__ = [
     "ServiceCardRevision",
     "Topic",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]
