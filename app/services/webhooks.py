@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core import netguard
 from app.core.config import Settings
 from app.core.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from app.core.netguard import UnsafeAddress, resolve_checked
@@ -133,7 +134,7 @@ async def check_url(url: str, settings: Settings) -> str:
     if not settings.allow_private_webhook_urls:
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
         try:
-            await resolve_checked(parsed.host, port)
+            await resolve_checked(parsed.host, port, resolve=netguard.system_resolve)
         except UnsafeAddress as error:
             raise ValidationFailed(
                 f"The webhook URL is refused: {error}.",
@@ -193,12 +194,19 @@ async def create(
 
 
 async def list_page(
-    *, session: AsyncSession, municipality_id: uuid.UUID, limit: int, cursor: str | None
+    *,
+    session: AsyncSession,
+    municipality_id: uuid.UUID,
+    limit: int,
+    cursor: str | None,
+    modified_since: datetime | None = None,
 ) -> Page[WebhookSubscription]:
     """A municipality's subscriptions, oldest first."""
     filtered = select(WebhookSubscription).where(
         col(WebhookSubscription.municipality_id) == municipality_id
     )
+    if modified_since is not None:
+        filtered = filtered.where(col(WebhookSubscription.updated_at) >= modified_since)
     total = (await session.exec(select(sa.func.count()).select_from(filtered.subquery()))).one()
     after = decode_cursor("webhooks", cursor, as_offset)
     offset = after[0] if after else 0

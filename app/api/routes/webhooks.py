@@ -18,6 +18,7 @@ from app.api.deps import (
     resource_etag,
 )
 from app.api.schemas import Collection, plain, problems
+from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.models.user import Role
 from app.models.webhook import (
     DeliveryPublic,
@@ -36,6 +37,9 @@ router = APIRouter(prefix="/municipalities/{slug}/webhooks", tags=["webhooks"])
 KIND = "webhook"
 ADMINS = (Role.municipality_admin,)
 NO_STORE = {"Cache-Control": "no-store"}
+# The delivery log is a log, not a collection to mirror: pages, but no modified_since.
+LogLimit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+LogCursor = Annotated[str | None, Query(max_length=1000)]
 
 
 def _location(slug: str, subscription_id: uuid.UUID) -> str:
@@ -127,7 +131,11 @@ async def list_webhooks(
     """Municipality admins; the secrets are never shown again."""
     require_read(principal, municipality.id, *ADMINS)
     page = await webhook_service.list_page(
-        session=session, municipality_id=municipality.id, limit=paging.limit, cursor=paging.cursor
+        session=session,
+        municipality_id=municipality.id,
+        limit=paging.limit,
+        cursor=paging.cursor,
+        modified_since=paging.modified_since,
     )
     items = [
         webhook_service.to_public(item, municipality.slug).model_dump(mode="json")
@@ -238,7 +246,8 @@ async def list_webhook_deliveries(
     municipality: MunicipalityDep,
     session: SessionDep,
     principal: CurrentPrincipal,
-    paging: Paging,
+    limit: LogLimit = DEFAULT_LIMIT,
+    cursor: LogCursor = None,
     delivery_status: Annotated[
         DeliveryStatus | None, Query(alias="status", description="Only deliveries in this state")
     ] = None,
@@ -249,8 +258,8 @@ async def list_webhook_deliveries(
     page = await webhook_service.list_deliveries(
         session=session,
         subscription=subscription,
-        limit=paging.limit,
-        cursor=paging.cursor,
+        limit=limit,
+        cursor=cursor,
         status=delivery_status,
     )
     body: dict[str, Any] = {
