@@ -308,9 +308,11 @@ async def test_a_remote_worker_gets_cards_guides_and_checklist_with_reasons(
         {"code": "language", "language": "en"},
         {"code": "language", "language": "fi"},
     ]
+    # The reasons name the municipality's labels for the expertise, never its keys.
     assert (
-        eero["reason_text"] == "Knows about remote-work, fishing. Speaks English. Speaks Finnish."
+        eero["reason_text"] == "Knows about Remote work, Fishing. Speaks English. Speaks Finnish."
     )
+    assert eero["expertise_labels"][0] == {"key": "remote-work", "label": "Remote work"}
     assert eero["has_free_slots"] is True
     assert "+358401112223" not in response.text
     checklist = body["checklist"]
@@ -325,6 +327,7 @@ async def test_a_remote_worker_gets_cards_guides_and_checklist_with_reasons(
     assert "before the move" in first["reason_text"]
     finnish = (await client.get(f"{PERSONAS}/remote-workers/recommendations?lang=fi")).json()
     assert finnish["cards"][0]["reason_text"].startswith("Kortti on koottu ryhmälle etätyöntekijät")
+    assert finnish["guides"][0]["reason_text"].startswith("Asiantuntemusta: Etätyö, Kalastus.")
 
 
 async def test_international_movers_see_english_speaking_guides_first(

@@ -110,3 +110,32 @@ async def test_a_real_number_clears_the_placeholder(client: httpx.AsyncClient, a
     assert changed.status_code == 200, changed.text
     body = (await client.get(f"{url}/readiness", headers=auth("posio-admin"))).json()
     assert "placeholder-phone" not in {i["code"] for i in body["blocking"]}
+
+
+async def test_the_landing_page_shows_staff_a_go_live_banner(
+    client: httpx.AsyncClient, auth: Any
+) -> None:
+    url = f"{BASE}/posio/landing"
+    public = await client.get(url, params={"lang": "en"})
+    assert public.status_code == 200, public.text
+    assert public.json().get("go_live") is None
+    staff = await client.get(url, params={"lang": "en"}, headers=auth("posio-editor"))
+    assert staff.status_code == 200, staff.text
+    banner = staff.json()["go_live"]
+    report = (
+        await client.get(
+            f"{BASE}/posio/readiness", params={"lang": "en"}, headers=auth("posio-editor")
+        )
+    ).json()
+    assert banner["ready"] is False
+    assert banner["blocking"] == len(report["blocking"]) > 0
+    assert banner["advisory"] == len(report["advisory"])
+    assert banner["message"].startswith("Not ready to go live yet")
+    assert banner["href"] == "/api/v1/municipalities/posio/readiness"
+    assert staff.headers["etag"] != public.headers["etag"]
+    # The anonymous page, asked again, is not the staff one (no shared cache entry), and
+    # another municipality's staff see no banner.
+    again = await client.get(url, params={"lang": "en"})
+    assert again.json().get("go_live") is None
+    other = await client.get(url, params={"lang": "en"}, headers=auth("kemijarvi-editor"))
+    assert other.json().get("go_live") is None

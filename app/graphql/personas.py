@@ -57,9 +57,6 @@ from app.services.service_card import Actor
 ContextInfo = Info[Context, None]
 COMMS = (Role.comms, Role.municipality_admin)
 CONTENT_STAFF = (Role.comms, Role.municipality_admin, Role.editor)
-RECOMMENDATION_TEXT_KEYS = frozenset(
-    {"name", "title", "summary", "reason_text", "card_title", "description", "bio"}
-)
 VIEW_TEXT_KEYS = frozenset(
     {
         "name",
@@ -100,7 +97,9 @@ class PersonaLoaders:
                 lang=lang,
             )
             for persona, document in documents.items():
-                localized = localize_document(document, lang, RECOMMENDATION_TEXT_KEYS)
+                localized = localize_document(
+                    document, lang, persona_service.RECOMMENDATION_TEXT_KEYS
+                )
                 found[(municipality_id, slug, persona, lang)] = localized.data | {
                     "meta": localized.meta()
                 }

@@ -2,6 +2,7 @@
 
 from app.models.analytics import AnalyticsSnapshot
 from app.models.booking import Booking, InfoPackageRequest, Message
+from app.models.change import ChangeEvent
 from app.models.comms_plan import CommsPlan, CommsPlanEvent, CommsPlanRow
 from app.models.content_revision import ContentRevision
 from app.models.content_version import ContentVersion
@@ -34,6 +35,7 @@ __all__ = [
     "SlotRule",
     "AnalyticsSnapshot",
     "CardEntry",
+    "ChangeEvent",
     "CardSection",
     "CommsPlan",
     "CommsPlanEvent",

@@ -291,6 +291,17 @@ class LandingMunicipality(BaseModel):
     enabled_languages: list[str]
 
 
+class GoLiveBanner(BaseModel):
+    """What the municipality's own staff see above the landing page until it can go live:
+    the readiness report in a sentence, and where to read it whole."""
+
+    ready: bool
+    blocking: int = PydanticField(description="How many blocking items the report lists.")
+    advisory: int = PydanticField(description="How many advisory items the report lists.")
+    message: str = PydanticField(description="The banner's sentence, in the served language.")
+    href: str = PydanticField(description="The readiness report.")
+
+
 class LandingPublic(BaseModel):
     """Everything the mover landing page shows, in one response."""
 
@@ -304,4 +315,9 @@ class LandingPublic(BaseModel):
     stories: list[StoryTeaser]
     map_links: list[MapLinkOut]
     hashtags: list[str]
+    go_live: GoLiveBanner | None = PydanticField(
+        default=None,
+        description="Only for the municipality's staff (comms, editors, admins), who are "
+        "answered uncached: the go-live banner from the readiness report.",
+    )
     meta: ResponseMeta | None = None

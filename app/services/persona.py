@@ -448,7 +448,10 @@ def _reason_text(reason: Document, persona_name: Translations, extra: Document) 
         texts[lang] = template.format(
             persona=_lower_first(_in(persona_name, lang)),
             topic=_in(extra.get("topic_name"), lang),
-            tags=", ".join(reason.get("tags") or []),
+            tags=", ".join(
+                _in(extra.get("tag_labels", {}).get(tag), lang) or tag
+                for tag in reason.get("tags") or []
+            ),
             language=_in(LANGUAGE_NAMES.get(reason.get("language") or ""), lang)
             or (reason.get("language") or ""),
             card=_in(extra.get("card_title"), lang),
@@ -559,8 +562,15 @@ async def recommendations(
                 .order_by(col(Guide.display_name), col(Guide.id)),
             )
         ).all()
+    # Read only when a guide matched: the reasons name the municipality's own labels for
+    # the expertise, never the keys (English visitors saw "remote-work").
+    labels = (
+        await guide_service.expertise_labels(session=session, municipality_id=municipality_id)
+        if guide_rows
+        else {}
+    )
     return {
-        persona.key: _recommend(persona, slug, lang, cards, checklist_rows, guide_rows)
+        persona.key: _recommend(persona, slug, lang, cards, checklist_rows, guide_rows, labels)
         for persona in personas
     }
 
@@ -572,6 +582,7 @@ def _recommend(
     cards: Sequence[Any],
     checklist_rows: Sequence[Any],
     guide_rows: Sequence[Any],
+    labels: guide_service.Labels,
 ) -> Document:
     name = persona.name.as_dict()
     chosen: list[tuple[Any, list[Document], list[Translations]]] = []
@@ -631,12 +642,21 @@ def _recommend(
     return {
         "persona": {"key": persona.key, "name": name},
         "cards": card_docs,
-        "guides": _rank_guides(persona, lang, guide_rows),
+        "guides": _rank_guides(persona, lang, guide_rows, labels),
         "checklist": checklist,
     }
 
 
-def _rank_guides(persona: Persona, lang: str | None, guide_rows: Sequence[Any]) -> list[Document]:
+# The translated keys of a recommendation document, REST's and GraphQL's alike: `label`
+# is the guides' expertise labels.
+RECOMMENDATION_TEXT_KEYS = frozenset(
+    {"name", "title", "summary", "reason_text", "card_title", "description", "bio", "label"}
+)
+
+
+def _rank_guides(
+    persona: Persona, lang: str | None, guide_rows: Sequence[Any], labels: guide_service.Labels
+) -> list[Document]:
     """Guides whose expertise matches, those speaking the reader's language (`lang`)
     and the segment's languages first, then by how many tags match."""
     weights: dict[str, int] = {}
@@ -656,8 +676,8 @@ def _rank_guides(persona: Persona, lang: str | None, guide_rows: Sequence[Any]) 
         )
         reasons += [{"code": "language", "language": code} for code in spoken]
         score = sum(weights[code] for code in spoken)
-        texts = [_reason_text(reason, name, {}) for reason in reasons]
-        document = public_guide(guide, has_free)
+        texts = [_reason_text(reason, name, {"tag_labels": labels}) for reason in reasons]
+        document = public_guide(guide, has_free, labels)
         document |= {"reason": reasons[0], "reasons": reasons, "reason_text": _joined(texts)}
         ranked.append(
             ((-score, -len(tags), not has_free, guide.display_name, str(guide.id)), document)

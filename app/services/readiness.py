@@ -247,3 +247,33 @@ async def report(
         "blocking": [item.document(lang) for item in blocking],
         "advisory": [item.document(lang) for item in advisory],
     }
+
+
+_BANNER: dict[str, dict[str, str]] = {
+    "not-ready": {
+        "fi": "Ei vielä valmis julkaistavaksi: valmiusraportissa {blocking} estävää ja "
+        "{advisory} suositeltavaa korjausta.",
+        "en": "Not ready to go live yet: the readiness report lists {blocking} blocking and "
+        "{advisory} advisory items.",
+        "sv": "Inte redo att publiceras än: beredskapsrapporten listar {blocking} hindrande "
+        "och {advisory} rekommenderade åtgärder.",
+    },
+    "ready": {
+        "fi": "Valmis julkaistavaksi; valmiusraportissa {advisory} suositeltavaa korjausta.",
+        "en": "Ready to go live; the readiness report lists {advisory} advisory items.",
+        "sv": "Redo att publiceras; beredskapsrapporten listar {advisory} rekommenderade åtgärder.",
+    },
+}
+
+
+def banner(document: Document, lang: str) -> Document:
+    """The go-live banner the landing page shows staff: the report in one sentence."""
+    blocking, advisory = len(document["blocking"]), len(document["advisory"])
+    words = _BANNER["ready" if document["ready"] else "not-ready"]
+    return {
+        "ready": document["ready"],
+        "blocking": blocking,
+        "advisory": advisory,
+        "message": (words.get(lang) or words["fi"]).format(blocking=blocking, advisory=advisory),
+        "href": f"{API_BASE}/{document['municipality']}/readiness",
+    }

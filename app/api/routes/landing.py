@@ -12,6 +12,7 @@ from app.api.deps import (
     IfMatch,
     Lang,
     MunicipalityDep,
+    OptionalPrincipal,
     SessionDep,
     SettingsDep,
     check_if_match,
@@ -57,6 +58,8 @@ async def get_landing(
     municipality: MunicipalityDep,
     session: SessionDep,
     cache: CacheDep,
+    settings: SettingsDep,
+    principal: OptionalPrincipal,
     lang: Lang,
 ) -> Response:
     """The introduction; the contact ways (book a live or a remote meeting, with whether
@@ -66,7 +69,11 @@ async def get_landing(
     first); the newest approved stories; map links and hashtags.
 
     Cached: a warm read touches no database, and only changes to what the page shows
-    (not, say, another municipality's bookings) make it rebuild."""
+    (not, say, another municipality's bookings) make it rebuild.
+
+    The municipality's own content staff also get `go_live`, the readiness report as a
+    banner, until the page is ready for movers; their reads are not cached."""
+    staff = principal is not None and principal.has_role(municipality.id, *CONTENT_STAFF)
 
     async def build(etag: str) -> Body:
         document, soonest = await landing_service.landing(
@@ -74,6 +81,18 @@ async def get_landing(
         )
         localized = localize_texts(document, lang, LANDING_TEXT_KEYS, frozenset({"principles"}))
         data = localized.data | {"meta": localized.meta()}
+        if staff:
+            row = await session.get(Municipality, municipality.id)
+            assert row is not None
+            served = lang or municipality.default_language
+            report = await readiness_service.report(
+                session=session,
+                municipality=row,
+                lang=served,
+                stale_after_days=settings.stale_after_days,
+            )
+            data["go_live"] = readiness_service.banner(report, served)
+            etag = make_etag(etag, "staff", data["go_live"])
         # Free slots and "has free slots" stop being true as time passes, not only on writes.
         valid_until = min(time.time() + 300, soonest.timestamp() if soonest else float("inf"))
         return json_body(data, etag=etag, language=lang, valid_until=valid_until)
@@ -89,7 +108,9 @@ async def get_landing(
         (scope, SLOT_KIND),
         (scope, STORY_KIND),
     ]
-    return await cache.serve(request, session, depends_on=depends, build=build, language=lang)
+    return await cache.serve(
+        request, session, depends_on=depends, build=build, language=lang, cacheable=not staff
+    )
 
 
 def _config_body(document: Document, municipality_id: object, lang: str | None) -> Body:

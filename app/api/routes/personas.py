@@ -55,9 +55,6 @@ COMMS = (Role.comms, Role.municipality_admin)
 CONTENT_STAFF = (Role.comms, Role.municipality_admin, Role.editor)
 PERSONA_TEXT_KEYS = frozenset({"name", "tagline", "who", "service_promise"})
 PERSONA_LIST_KEYS = frozenset(PERSONA_LIST_FIELDS)
-RECOMMENDATION_TEXT_KEYS = frozenset(
-    {"name", "title", "summary", "reason_text", "card_title", "description", "bio"}
-)
 PROMISE_TEXT_KEYS = frozenset({"title", "text"})
 PROMISE_LIST_KEYS = frozenset({"principles"})
 PersonaPath = Annotated[str, Path(max_length=64, description="The segment, e.g. remote-workers")]
@@ -272,7 +269,7 @@ async def get_persona_recommendations(
         )
         if key not in found:
             raise NotFound(f"No persona '{key}' here.")
-        localized = localize_document(found[key], lang, RECOMMENDATION_TEXT_KEYS)
+        localized = localize_document(found[key], lang, persona_service.RECOMMENDATION_TEXT_KEYS)
         data = localized.data | {"meta": localized.meta()}
         # "Has free slots" stops being true as time passes, not only on writes.
         return json_body(data, etag=etag, language=lang, valid_until=time.time() + 300)
