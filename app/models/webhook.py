@@ -14,6 +14,7 @@ from sqlmodel import Field, SQLModel
 from app.core.db import JSONType
 from app.core.time import UTCDateTime
 from app.models.base import PatchModel, Timestamped, utc_field, uuid_pk
+from app.models.change import SeqType
 
 URL_MAX = 2000
 DESCRIPTION_MAX = 500
@@ -70,7 +71,7 @@ class WebhookDelivery(SQLModel, table=True):
     subscription_id: uuid.UUID = Field(foreign_key="webhook_subscription.id", ondelete="CASCADE")
     municipality_id: uuid.UUID = Field(foreign_key="municipality.id", ondelete="CASCADE")
     # The change event it carries (change_event.seq, commit-ordered per municipality).
-    seq: int
+    seq: int = Field(sa_type=SeqType)
     event_type: str = Field(max_length=80)
     municipality_slug: str = Field(max_length=63)
     resource_kind: str = Field(max_length=40)

@@ -61,4 +61,8 @@ async def record(
     )
     session.add(change)
     await session.flush()
+    # Webhooks: a delivery row per matching subscription, in this same transaction.
+    from app.services import webhooks  # local: webhooks reads the change model
+
+    await webhooks.fan_out(session, change)
     return change

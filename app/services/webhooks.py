@@ -12,7 +12,6 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -24,6 +23,7 @@ from app.core.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from app.core.netguard import UnsafeAddress, resolve_checked
 from app.core.pagination import Page, as_offset, decode_cursor, encode_cursor
 from app.core.time import utcnow
+from app.models.change import ChangeAction, ChangeEvent
 from app.models.municipality import Municipality
 from app.models.webhook import (
     AttemptPublic,
@@ -43,38 +43,21 @@ SECRET_BYTES = 32
 PREVIOUS_SECRET_GRACE = timedelta(hours=24)
 _CACHE_KEY = "webhooks.subscriptions"
 
-# Every event type a change can produce (`<kind>.<action>`), for validating subscriptions
-# and documenting the payloads.
-EVENT_TYPES: tuple[str, ...] = (
-    "service_card.created",
-    "service_card.updated",
-    "service_card.deleted",
-    "service_card.published",
-    "service_card.unpublished",
-    "slot.created",
-    "slot.updated",
-    "slot.deleted",
-    "slot.booked",
-    "slot.released",
-    "story.created",
-    "story.updated",
-    "story.deleted",
-    "story.approved",
-    "story.rejected",
+# Every event type a change can produce (`<kind>.<verb>`, see app.services.changes): the
+# feed's actions for each public kind, and the domain verbs that say more than they do.
+# Subscriptions are validated against it and the OpenAPI `webhooks` section lists it.
+EVENT_KINDS: tuple[str, ...] = ("service_card", "slot", "guide", "story")
+DOMAIN_VERBS: dict[str, tuple[str, ...]] = {
+    "service_card": ("archived",),
+    "slot": ("booked", "released", "withdrawn"),
+    "guide": ("activated", "ended"),
+    "story": ("approved", "rejected"),
+}
+EVENT_TYPES: tuple[str, ...] = tuple(
+    f"{kind}.{verb}"
+    for kind in EVENT_KINDS
+    for verb in (*ChangeAction.ALL, *DOMAIN_VERBS.get(kind, ()))
 )
-
-
-class ChangeLike(Protocol):
-    """What `fan_out` reads of a change event (app.models.change.ChangeEvent)."""
-
-    seq: int
-    municipality_id: uuid.UUID
-    kind: str
-    resource_id: Any
-    event: str
-    revision: int | None
-    occurred_at: datetime
-    path: str
 
 
 def webhook_id(delivery_id: uuid.UUID) -> str:
@@ -319,9 +302,10 @@ async def _targets(session: AsyncSession, municipality_id: uuid.UUID) -> tuple[s
     return found
 
 
-async def fan_out(session: AsyncSession, event: ChangeLike) -> int:
+async def fan_out(session: AsyncSession, event: ChangeEvent) -> int:
     """Queue `event` for every enabled subscription that wants it, in the caller's
     transaction; returns how many deliveries were queued."""
+    assert event.seq is not None, "fan out a flushed change event"
     slug, targets = await _targets(session, event.municipality_id)
     wanted = [target for target in targets if not target.events or event.event in target.events]
     for target in wanted:

@@ -1,7 +1,7 @@
 """webhooks: subscriptions, their deliveries (an outbox) and the attempts log
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-04 18:22:07.458054
 """
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0011'
-down_revision: str | None = '0009'
+down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -47,7 +47,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('subscription_id', sa.Uuid(), nullable=False),
     sa.Column('municipality_id', sa.Uuid(), nullable=False),
-    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('event_type', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
     sa.Column('municipality_slug', sqlmodel.sql.sqltypes.AutoString(length=63), nullable=False),
     sa.Column('resource_kind', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
