@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     # Bookings, messages and info-package requests are anonymised this many days after
     # their last activity (`settle purge`).
     purge_after_days: int = 365
+    # Tombstones and the change feed reach back this many days; an older `modified_since`
+    # or feed cursor is a 410 `sync-expired` (the log is purged a day later, `settle purge`).
+    change_retention_days: int = Field(default=90, ge=1)
     # How many weeks ahead a weekly availability rule is expanded into slots.
     slot_rule_weeks: int = 8
     # GraphQL limits, checked before graphql-core's validation (app/graphql/limits.py):
