@@ -31,6 +31,8 @@ class Receiver:
     default_status: int = 204
     response_body: bytes = b""
     redirect_to: str | None = None
+    # The first request whose body contains this is answered 500 (once).
+    fail_once_containing: bytes | None = None
     # While set, a request is held until `release` is set (or 30 s pass).
     hold: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
@@ -42,9 +44,12 @@ class Receiver:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def answer(self) -> tuple[int, bytes, dict[str, str]]:
+    def answer(self, body: bytes) -> tuple[int, bytes, dict[str, str]]:
         with self.lock:
             status = self.script.pop(0) if self.script else self.default_status
+            if self.fail_once_containing is not None and self.fail_once_containing in body:
+                self.fail_once_containing = None
+                status = 500
         headers: dict[str, str] = {}
         if self.redirect_to is not None:
             status = 302
@@ -66,7 +71,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             receiver.arrived.set()
             if receiver.hold.is_set():
                 receiver.release.wait(timeout=30)
-            status, payload, headers = receiver.answer()
+            status, payload, headers = receiver.answer(body)
             try:
                 self.send_response(status)
                 for name, value in headers.items():
