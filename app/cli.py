@@ -279,6 +279,7 @@ async def _purge_async(days: int | None) -> int:
 
     from app.core.db import create_engine, create_session_factory
     from app.core.time import utcnow
+    from app.services import webhooks
     from app.services.privacy import purge
 
     settings = get_settings()
@@ -287,6 +288,7 @@ async def _purge_async(days: int | None) -> int:
     try:
         async with create_session_factory(engine)() as session:
             report = await purge(session=session, inactive_since=utcnow() - timedelta(days=keep))
+            deliveries = await webhooks.purge(session=session)
             await session.commit()
     finally:
         await engine.dispose()
@@ -294,7 +296,8 @@ async def _purge_async(days: int | None) -> int:
         f"Anonymised after {keep} days without activity: {report.bookings} bookings, "
         f"{report.messages} messages, {report.info_package_requests} info-package requests, "
         f"{report.fund_ideas} experiment-fund applicants (rounds whose reporting ended); "
-        f"deleted {report.sent_emails} sent emails."
+        f"deleted {report.sent_emails} sent emails and {deliveries} webhook deliveries "
+        f"older than {webhooks.LOG_KEPT.days} days."
     )
     return 0
 

@@ -17,8 +17,9 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from app.core.config import Settings
 from app.core.time import utcnow
+from app.models.change import ChangeEvent
 from app.models.outbox import OutboxEmail
-from app.services import webhook_delivery
+from app.services import webhook_delivery, webhooks
 from tests.conftest import Database, assert_problem
 from tests.receiver import Received, Receiver, receiver_fixture  # noqa: F401
 from tests.test_bookings import booking_body, guide_with_slots
@@ -434,3 +435,52 @@ async def test_delivery_refuses_a_private_address_when_not_allowed(
     (pending,) = await deliveries(client, auth, hook)
     assert pending["last_error"].startswith("refused: 127.0.0.1")
     assert pending["last_status_code"] is None
+
+
+async def test_the_log_is_purged_after_thirty_days_but_never_what_is_pending(
+    client: httpx.AsyncClient,
+    auth: Any,
+    receiver: Receiver,
+    worker: Worker,
+    session: AsyncSession,
+) -> None:
+    hook = await subscribe(client, auth, receiver)
+    delivered, waiting = await new_card(client, auth), await new_card(client, auth)
+    await publish(client, auth, delivered["id"])
+    await publish(client, auth, waiting["id"])
+    receiver.fail_once_containing = waiting["id"].encode()
+    assert await worker.run() == 1
+    assert await webhooks.purge(session=session, now=utcnow() + timedelta(days=29)) == 0
+    assert await webhooks.purge(session=session, now=utcnow() + timedelta(days=31)) == 1
+    (left,) = await deliveries(client, auth, hook)
+    assert (left["resource_id"], left["status"]) == (waiting["id"], "pending")
+
+
+async def test_every_event_the_api_produces_is_a_documented_type(
+    client: httpx.AsyncClient, auth: Any, session: AsyncSession
+) -> None:
+    """Subscriptions are validated against EVENT_TYPES and the OpenAPI lists it: a verb
+    the change log starts using must be added there."""
+    card = await new_card(client, auth)
+    await publish(client, auth, card["id"])
+    await edit(client, auth, card["id"], "Muutettu")
+    for action in ("unpublish", "publish"):
+        response = await client.post(
+            f"{CARDS}/{card['id']}/{action}", headers=auth("kemijarvi-admin")
+        )
+        assert response.status_code == 200, response.text
+    _guide, slots = await guide_with_slots(client, auth, count=2)
+    booked = await client.post(f"{BASE}/bookings", json=booking_body(slots[0]["id"]))
+    assert booked.status_code == 201, booked.text
+    created = await client.post(
+        f"{BASE}/stories", json=story(2, 4), headers=auth("kemijarvi-comms")
+    )
+    approve = await client.post(
+        f"{BASE}/stories/{created.json()['id']}/approve", headers=auth("kemijarvi-comms")
+    )
+    assert approve.status_code == 200, approve.text
+    produced = set(await session.exec(select(ChangeEvent.event).distinct()))
+    assert {"service_card.published", "slot.booked", "story.approved"} <= produced
+    assert produced <= set(webhooks.EVENT_TYPES)
+    spec = (await client.get("/openapi.json")).json()
+    assert set(spec["webhooks"]) == set(webhooks.EVENT_TYPES)

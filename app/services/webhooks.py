@@ -26,6 +26,7 @@ from app.core.time import utcnow
 from app.models.change import ChangeAction, ChangeEvent
 from app.models.municipality import Municipality
 from app.models.webhook import (
+    URL_MAX,
     AttemptPublic,
     DeliveryPublic,
     DeliveryStatus,
@@ -41,6 +42,8 @@ SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32
 # After a rotation the previous secret signs too for this long, so a receiver can switch.
 PREVIOUS_SECRET_GRACE = timedelta(hours=24)
+# Delivered and given-up deliveries stay in the log this long (`settle purge`).
+LOG_KEPT = timedelta(days=30)
 _CACHE_KEY = "webhooks.subscriptions"
 
 # Every event type a change can produce (`<kind>.<verb>`, see app.services.changes): the
@@ -109,6 +112,11 @@ async def check_url(url: str, settings: Settings) -> str:
     import httpx  # only the URL parser
 
     parsed = httpx.URL(url)
+    if len(str(parsed)) > URL_MAX:
+        raise ValidationFailed(
+            f"Webhook URLs are at most {URL_MAX} characters.",
+            errors=[FieldProblem("body.url", f"longer than {URL_MAX} characters", "too-long")],
+        )
     if settings.environment == "production" and parsed.scheme != "https":
         raise ValidationFailed(
             "Webhook URLs must use https.",
@@ -124,6 +132,14 @@ async def check_url(url: str, settings: Settings) -> str:
                 errors=[FieldProblem("body.url", str(error), "address-not-public")],
             ) from error
     return str(parsed)
+
+
+def _position(value: object) -> int:
+    """A cursor's number: an offset or a seq, never negative, within a BIGINT."""
+    number = as_offset(value)
+    if number >= 2**63:
+        raise ValueError("out of range")
+    return number
 
 
 # ---- subscriptions ---------------------------------------------------------------------------
@@ -191,7 +207,7 @@ async def list_page(
     if modified_since is not None:
         filtered = filtered.where(col(WebhookSubscription.updated_at) >= modified_since)
     total = (await session.exec(select(sa.func.count()).select_from(filtered.subquery()))).one()
-    after = decode_cursor("webhooks", cursor, as_offset)
+    after = decode_cursor("webhooks", cursor, _position)
     offset = after[0] if after else 0
     rows = list(
         await session.exec(
@@ -390,7 +406,7 @@ async def list_deliveries(
     if status is not None:
         filtered = filtered.where(col(WebhookDelivery.status) == status)
     total = (await session.exec(select(sa.func.count()).select_from(filtered.subquery()))).one()
-    after = decode_cursor("webhook-deliveries", cursor, as_offset)
+    after = decode_cursor("webhook-deliveries", cursor, _position)
     statement = filtered.order_by(col(WebhookDelivery.seq).desc()).limit(limit + 1)
     if after is not None:
         statement = statement.where(col(WebhookDelivery.seq) < after[0])
@@ -433,3 +449,20 @@ async def redeliver(
     session.add(delivery)
     await session.flush()
     return delivery
+
+
+async def purge(*, session: AsyncSession, now: datetime | None = None) -> int:
+    """Delete deliveries (with their attempts) delivered or given up more than LOG_KEPT
+    ago; pending ones stay whatever their age. Returns how many were deleted."""
+    cut = (now or utcnow()) - LOG_KEPT
+    old = sa.select(col(WebhookDelivery.id)).where(
+        col(WebhookDelivery.status) != DeliveryStatus.pending,
+        col(WebhookDelivery.created_at) < cut,
+    )
+    await session.exec(
+        sa.delete(WebhookAttempt).where(col(WebhookAttempt.delivery_id).in_(old))  # type: ignore[call-overload]
+    )
+    result = await session.exec(
+        sa.delete(WebhookDelivery).where(col(WebhookDelivery.id).in_(old))  # type: ignore[call-overload]
+    )
+    return int(result.rowcount or 0)
