@@ -484,3 +484,23 @@ async def test_every_event_the_api_produces_is_a_documented_type(
     assert produced <= set(webhooks.EVENT_TYPES)
     spec = (await client.get("/openapi.json")).json()
     assert set(spec["webhooks"]) == set(webhooks.EVENT_TYPES)
+
+
+async def test_a_subscription_deleted_mid_delivery_is_simply_gone(
+    client: httpx.AsyncClient, auth: Any, receiver: Receiver, worker: Worker
+) -> None:
+    hook = await subscribe(client, auth, receiver)
+    card = await new_card(client, auth)
+    await publish(client, auth, card["id"])
+    receiver.hold.set()
+    task = asyncio.create_task(worker.run())
+    while not receiver.requests:
+        await asyncio.sleep(0.01)
+    one = f"{HOOKS}/{hook['id']}"
+    etag = (await client.get(one, headers=auth("kemijarvi-admin"))).headers["etag"]
+    gone = await client.delete(one, headers={**auth("kemijarvi-admin"), "If-Match": etag})
+    assert gone.status_code == 204
+    receiver.release.set()
+    assert await task == 1  # answered 204; nothing left to record it on, and no error
+    assert_problem(await client.get(f"{one}/deliveries", headers=auth("kemijarvi-admin")), 404)
+    assert await worker.run(now=utcnow() + timedelta(hours=1)) == 0

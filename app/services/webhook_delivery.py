@@ -269,16 +269,6 @@ async def _record(
     """Write one attempt's outcome (and on the last failure, disable and tell)."""
     attempts = item.attempts + 1
     async with session_factory() as session:
-        session.add(
-            WebhookAttempt(
-                delivery_id=item.id,
-                attempted_at=outcome.attempted_at,
-                duration_ms=outcome.duration_ms,
-                status_code=outcome.status_code,
-                error=outcome.error,
-                response_body=outcome.response_body,
-            )
-        )
         values: dict[str, object] = {
             "attempts": attempts,
             "last_attempt_at": outcome.attempted_at,
@@ -293,7 +283,7 @@ async def _record(
             given_up = True
         else:
             values["next_attempt_at"] = now + backoff(attempts)
-        await execute(
+        updated = await execute(
             session,
             sa.update(WebhookDelivery)
             .where(
@@ -302,6 +292,19 @@ async def _record(
             )
             .values(**values)
             .execution_options(synchronize_session=False),
+        )
+        if updated.rowcount != 1:  # deleted with its subscription meanwhile
+            await session.rollback()
+            return
+        session.add(
+            WebhookAttempt(
+                delivery_id=item.id,
+                attempted_at=outcome.attempted_at,
+                duration_ms=outcome.duration_ms,
+                status_code=outcome.status_code,
+                error=outcome.error,
+                response_body=outcome.response_body,
+            )
         )
         if given_up:
             await _disable(session=session, settings=settings, item=item, outcome=outcome, now=now)
@@ -379,13 +382,17 @@ async def deliver_due(
                     outcome.error,
                 )
             async with recording:
-                await _record(
-                    session_factory=session_factory,
-                    settings=settings,
-                    item=item,
-                    outcome=outcome,
-                    now=now or utcnow(),
-                )
+                try:
+                    await _record(
+                        session_factory=session_factory,
+                        settings=settings,
+                        item=item,
+                        outcome=outcome,
+                        now=now or utcnow(),
+                    )
+                except Exception:  # the lease runs out and the row is posted again
+                    log.exception("webhook delivery %s: the outcome was not recorded", item.id)
+                    return False
             return outcome.ok
 
         results = await asyncio.gather(*(one(item) for item in claimed))

@@ -298,8 +298,14 @@ class _Target:
 
 
 async def _targets(session: AsyncSession, municipality_id: uuid.UUID) -> tuple[str, list[_Target]]:
-    """The municipality's slug and enabled subscriptions, read once per transaction."""
-    cache: dict[uuid.UUID, tuple[str, list[_Target]]] = session.info.setdefault(_CACHE_KEY, {})
+    """The municipality's slug and enabled subscriptions, read once per transaction (a
+    bulk write records many changes; a later transaction of the session reads again)."""
+    transaction = session.sync_session.get_transaction()
+    cached = session.info.get(_CACHE_KEY)
+    if cached is None or cached[0] is not transaction:
+        cached = (transaction, {})
+        session.info[_CACHE_KEY] = cached
+    cache: dict[uuid.UUID, tuple[str, list[_Target]]] = cached[1]
     found = cache.get(municipality_id)
     if found is None:
         rows = await session.exec(
