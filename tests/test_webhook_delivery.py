@@ -244,6 +244,9 @@ async def test_a_failed_attempt_is_retried_with_the_same_id_and_order_holds(
         "service_card.updated",
     }
     waiting = next(item for item in pending if item["event_type"] == "service_card.published")
+    scraped = (await client.get("/metrics")).text
+    assert "settle_webhook_deliveries_pending 2.0" in scraped
+    assert "settle_webhook_oldest_pending_age_seconds 0.0" not in scraped
     assert waiting["attempts"] == 1
     assert waiting["last_status_code"] == 500
     assert waiting["log"][0]["error"] == "HTTP 500"
@@ -267,6 +270,7 @@ async def test_a_failed_attempt_is_retried_with_the_same_id_and_order_holds(
     revisions = [orjson.loads(r.body)["data"]["revision"] for r in mine[1:]]
     assert revisions[0] < revisions[1]
     assert await deliveries(client, auth, hook, status="pending") == []
+    assert "settle_webhook_deliveries_pending 0.0" in (await client.get("/metrics")).text
 
 
 async def test_a_worker_killed_mid_delivery_loses_nothing(
@@ -328,6 +332,7 @@ async def test_after_three_days_of_failures_the_subscription_is_disabled_and_adm
     assert len({r.headers["webhook-id"] for r in receiver.requests}) == 1
 
     current = (await client.get(f"{HOOKS}/{hook['id']}", headers=auth("kemijarvi-admin"))).json()
+    assert "settle_webhook_subscriptions_disabled 1.0" in (await client.get("/metrics")).text
     assert current["enabled"] is False
     assert current["disabled_at"] is not None
     assert "503" in current["disabled_reason"]
