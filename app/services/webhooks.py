@@ -49,7 +49,22 @@ _CACHE_KEY = "webhooks.subscriptions"
 # Every event type a change can produce (`<kind>.<verb>`, see app.services.changes): the
 # feed's actions for each public kind, and the domain verbs that say more than they do.
 # Subscriptions are validated against it and the OpenAPI `webhooks` section lists it.
-EVENT_KINDS: tuple[str, ...] = ("service_card", "slot", "guide", "story")
+EVENT_KINDS: tuple[str, ...] = (
+    "service_card",
+    "slot",
+    "guide",
+    "story",
+    "persona",
+    "service_promise",
+    "journey",
+    "landing",
+    "municipality",
+    "roadmap_phase",
+    "roadmap_review",
+    "fund_round",
+    "fund_idea",
+    "fund_experiment",
+)
 DOMAIN_VERBS: dict[str, tuple[str, ...]] = {
     "service_card": ("archived",),
     "slot": ("booked", "released", "withdrawn"),
