@@ -235,9 +235,15 @@ async def _worker_async(once: bool) -> int:
         if once:
             reminded = await enqueue_reminders(session_factory=session_factory, settings=settings)
             terms = await enqueue_term_endings(session_factory=session_factory, settings=settings)
+            from app.services import webhook_delivery
+
+            posted = await webhook_delivery.deliver_due(
+                session_factory=session_factory, settings=settings
+            )
             sent = await deliver_due(session_factory=session_factory, settings=settings)
             print(
-                f"reminders enqueued: {reminded}; term-ending notices: {terms}; emails sent: {sent}"
+                f"reminders enqueued: {reminded}; term-ending notices: {terms}; "
+                f"webhooks delivered: {posted}; emails sent: {sent}"
             )
             return 0
         stop = asyncio.Event()
@@ -273,6 +279,7 @@ async def _purge_async(days: int | None) -> int:
 
     from app.core.db import create_engine, create_session_factory
     from app.core.time import utcnow
+    from app.services import webhooks
     from app.services.privacy import purge
 
     settings = get_settings()
@@ -281,6 +288,7 @@ async def _purge_async(days: int | None) -> int:
     try:
         async with create_session_factory(engine)() as session:
             report = await purge(session=session, inactive_since=utcnow() - timedelta(days=keep))
+            deliveries = await webhooks.purge(session=session)
             await session.commit()
     finally:
         await engine.dispose()
@@ -288,7 +296,8 @@ async def _purge_async(days: int | None) -> int:
         f"Anonymised after {keep} days without activity: {report.bookings} bookings, "
         f"{report.messages} messages, {report.info_package_requests} info-package requests, "
         f"{report.fund_ideas} experiment-fund applicants (rounds whose reporting ended); "
-        f"deleted {report.sent_emails} sent emails."
+        f"deleted {report.sent_emails} sent emails and {deliveries} webhook deliveries "
+        f"older than {webhooks.LOG_KEPT.days} days."
     )
     return 0
 
@@ -363,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(run=_serve)
     worker = commands.add_parser(
-        "worker", help="deliver queued emails and enqueue meeting reminders"
+        "worker", help="deliver queued emails and webhooks, and enqueue meeting reminders"
     )
     worker.add_argument(
         "--once", action="store_true", help="one pass, print how many were sent, then exit"

@@ -35,6 +35,7 @@ from app.api.routes import (
     service_cards,
     stories,
     users,
+    webhooks,
 )
 from app.api.textguard import TextGuard
 from app.core.config import Settings, get_settings
@@ -131,6 +132,11 @@ def create_app(
                 "description": "The roadmap's phases, goals and pilots, and the yearly "
                 "review of the operating model.",
             },
+            {
+                "name": "webhooks",
+                "description": "Signed change events (Standard Webhooks) posted to a "
+                "municipality's subscribers, and their delivery log.",
+            },
             {"name": "auth", "description": "Staff sign-in."},
             {"name": "users", "description": "Staff accounts and roles."},
             {"name": "health", "description": "Liveness and readiness."},
@@ -207,7 +213,9 @@ def create_app(
     api.include_router(journey.router)
     api.include_router(landing.router)
     api.include_router(stories.router)
+    api.include_router(webhooks.router)
     app.include_router(api)
+    webhooks.document_events(app)
     app.include_router(health.router)
     metrics.install(app)
 

@@ -27,6 +27,7 @@ from app.core.db import SessionFactory
 from app.core.errors import Unauthorized
 from app.core.time import utcnow
 from app.models.outbox import OutboxEmail
+from app.models.webhook import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from app.services.mailer import MAX_ATTEMPTS
 
 log = logging.getLogger("settle.metrics")
@@ -70,6 +71,35 @@ async def refresh_outbox(session_factory: SessionFactory) -> None:
     metrics.OUTBOX_OLDEST_AGE.set(age)
 
 
+async def refresh_webhooks(session_factory: SessionFactory) -> None:
+    """Set the webhook gauges (two aggregate queries); keep the last values on failure."""
+    pending = (
+        select(func.count(), func.min(col(WebhookDelivery.created_at)))
+        .join(
+            WebhookSubscription,
+            col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id),
+        )
+        .where(
+            col(WebhookDelivery.status) == DeliveryStatus.pending,
+            col(WebhookSubscription.enabled).is_(True),
+        )
+    )
+    disabled = select(func.count()).where(col(WebhookSubscription.enabled).is_(False))
+    try:
+        async with session_factory() as session:
+            count, oldest = (await session.exec(pending)).one()
+            off = (await session.exec(disabled)).one()
+    except Exception:
+        log.warning("webhook metrics not refreshed: the database query failed", exc_info=True)
+        return
+    metrics.WEBHOOKS_PENDING.set(count)
+    metrics.WEBHOOKS_DISABLED.set(off)
+    age = 0.0
+    if isinstance(oldest, datetime):
+        age = max(0.0, (utcnow() - oldest).total_seconds())
+    metrics.WEBHOOKS_OLDEST_AGE.set(age)
+
+
 def exposition() -> bytes:
     """The registry as text; with PROMETHEUS_MULTIPROC_DIR, every worker's figures."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -83,6 +113,7 @@ def exposition() -> bytes:
 async def prometheus_metrics(request: Request) -> Response:
     _authorize(request)
     await refresh_outbox(request.app.state.session_factory)
+    await refresh_webhooks(request.app.state.session_factory)
     return Response(
         exposition(), media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"}
     )

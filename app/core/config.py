@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     manage_url_template: str | None = None
     unsubscribe_url_template: str | None = None
 
+    # Webhooks may target loopback, private and link-local addresses (for local testing).
+    # Unset: allowed in development and test, refused in production, both when a
+    # subscription is created and at every delivery (app/core/netguard.py).
+    webhooks_allow_private_urls: bool | None = None
+
     # Shared rate limits for public POSTs across workers (memory when unset).
     redis_url: str | None = None
     public_post_limit_per_minute: int = 20
@@ -75,6 +80,9 @@ class Settings(BaseSettings):
     # Bookings, messages and info-package requests are anonymised this many days after
     # their last activity (`settle purge`).
     purge_after_days: int = 365
+    # Tombstones and the change feed reach back this many days; an older `modified_since`
+    # or feed cursor is a 410 `sync-expired` (the log is purged a day later, `settle purge`).
+    change_retention_days: int = Field(default=90, ge=1)
     # How many weeks ahead a weekly availability rule is expanded into slots.
     slot_rule_weeks: int = 8
     # GraphQL limits, checked before graphql-core's validation (app/graphql/limits.py):
@@ -172,6 +180,13 @@ class Settings(BaseSettings):
         if self.metrics_enabled or self.environment != "production":
             return "open"
         return "off"
+
+    @property
+    def allow_private_webhook_urls(self) -> bool:
+        """Whether webhook URLs may resolve to non-public addresses (see the setting)."""
+        if self.webhooks_allow_private_urls is None:
+            return self.environment != "production"
+        return self.webhooks_allow_private_urls
 
     @property
     def is_sqlite(self) -> bool:

@@ -88,6 +88,12 @@ class ValidationFailed(DomainError):
     title = "Invalid input"
 
 
+class Gone(DomainError):
+    status = 410
+    default_code = "sync-expired"
+    title = "No longer available"
+
+
 class RateLimited(DomainError):
     status = 429
     default_code = "rate-limited"
@@ -115,6 +121,8 @@ PROBLEM_CODES: dict[str, str] = {
     "import-rejected": "The import file was rejected whole; see `errors` for every bad row.",
     "unsupported-language": "The requested language is not supported; see `supported`.",
     "invalid-cursor": "The pagination cursor is not one this API issued.",
+    "sync-expired": "`modified_since` or the feed cursor is older than the change log keeps "
+    "(`CHANGE_RETENTION_DAYS`); read the collection in full and sync from there.",
     "rate-limited": "Too many requests; retry after `Retry-After` seconds.",
     "payload-too-large": "The request body is larger than this API accepts.",
     "unsupported-media-type": "The request body is not in a format this API accepts.",

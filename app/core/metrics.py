@@ -69,3 +69,18 @@ OUTBOX_OLDEST_AGE = Gauge(
     "Age of the oldest email still waiting for delivery (0 when none waits).",
     multiprocess_mode="mostrecent",
 )
+WEBHOOKS_PENDING = Gauge(
+    "settle_webhook_deliveries_pending",
+    "Webhook deliveries not yet delivered and still being retried (enabled subscriptions).",
+    multiprocess_mode="mostrecent",
+)
+WEBHOOKS_OLDEST_AGE = Gauge(
+    "settle_webhook_oldest_pending_age_seconds",
+    "Age of the oldest webhook delivery still waiting (0 when none waits).",
+    multiprocess_mode="mostrecent",
+)
+WEBHOOKS_DISABLED = Gauge(
+    "settle_webhook_subscriptions_disabled",
+    "Webhook subscriptions disabled (after failed deliveries or by an admin).",
+    multiprocess_mode="mostrecent",
+)

@@ -2,6 +2,7 @@
 
 from app.models.analytics import AnalyticsSnapshot
 from app.models.booking import Booking, InfoPackageRequest, Message
+from app.models.change import ChangeEvent
 from app.models.comms_plan import CommsPlan, CommsPlanEvent, CommsPlanRow
 from app.models.content_revision import ContentRevision
 from app.models.content_version import ContentVersion
@@ -22,6 +23,7 @@ from app.models.service_card import (
 )
 from app.models.story import Story
 from app.models.user import RoleGrant, User
+from app.models.webhook import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Booking",
@@ -33,6 +35,7 @@ __all__ = [
     "SlotRule",
     "AnalyticsSnapshot",
     "CardEntry",
+    "ChangeEvent",
     "CardSection",
     "CommsPlan",
     "CommsPlanEvent",
@@ -57,4 +60,7 @@ __all__ = [
     "ServiceCardRevision",
     "Topic",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

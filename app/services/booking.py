@@ -35,7 +35,7 @@ from app.models.outbox import OutboxEmail
 from app.models.user import Role
 from app.services import content_version, notify
 from app.services.auth import Principal
-from app.services.guide import SLOT_KIND, effective_status
+from app.services.guide import SLOT_KIND, effective_status, is_public, log_slot
 
 # A manage link works until this long after the meeting (then the booking is history).
 LINK_VALID_AFTER_MEETING = timedelta(days=30)
@@ -153,6 +153,7 @@ async def create(
     await content_version.bump_municipal(
         session=session, municipality_id=municipality_id, kind=SLOT_KIND
     )
+    await log_slot(session, slot, was_public=True, is_public=False, verb="booked")
     return Created(booking, slot, guide, token=token, replayed=False)
 
 
@@ -186,6 +187,14 @@ def _touch(booking: Booking) -> None:
     booking.updated_at = booking.last_activity_at = utcnow()
 
 
+async def _released(session: AsyncSession, slot_id: uuid.UUID) -> None:
+    """A booking no longer holds its slot: the slot is public again if it still can be."""
+    slot = await session.get(Slot, slot_id)
+    guide = await session.get(Guide, slot.guide_id) if slot is not None else None
+    if slot is not None and guide is not None and is_public(guide):
+        await log_slot(session, slot, was_public=False, is_public=True, verb="released")
+
+
 async def cancel(*, session: AsyncSession, booking: Booking) -> Booking:
     if booking.status not in ACTIVE_STATUSES:
         raise Conflict(f"The booking is already {booking.status}.", code="invalid-transition")
@@ -196,6 +205,7 @@ async def cancel(*, session: AsyncSession, booking: Booking) -> Booking:
     await content_version.bump_municipal(
         session=session, municipality_id=booking.municipality_id, kind=SLOT_KIND
     )
+    await _released(session, booking.slot_id)
     return booking
 
 
@@ -215,6 +225,7 @@ async def reschedule(
         session, booking.municipality_id, slot_id, mode or booking.mode
     )
     token = new_secret_token()
+    old_slot_id = booking.slot_id
     try:
         async with session.begin_nested():
             booking.slot_id = slot.id
@@ -233,6 +244,8 @@ async def reschedule(
     await content_version.bump_municipal(
         session=session, municipality_id=booking.municipality_id, kind=SLOT_KIND
     )
+    await log_slot(session, slot, was_public=True, is_public=False, verb="booked")
+    await _released(session, old_slot_id)
     return booking, slot, guide, token
 
 
@@ -266,6 +279,7 @@ async def erase(*, session: AsyncSession, booking: Booking) -> Booking:
         await content_version.bump_municipal(
             session=session, municipality_id=booking.municipality_id, kind=SLOT_KIND
         )
+        await _released(session, booking.slot_id)
     return booking
 
 
@@ -350,6 +364,8 @@ async def decide(
         await content_version.bump_municipal(
             session=session, municipality_id=booking.municipality_id, kind=SLOT_KIND
         )
+        await session.flush()
+        await _released(session, booking.slot_id)
     booking.ics_sequence += 1
     _touch(booking)
     await session.flush()

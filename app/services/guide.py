@@ -38,7 +38,7 @@ from app.models.guide import (
     SlotRuleCreate,
 )
 from app.models.user import Role, User
-from app.services import content_version
+from app.services import changes, content_version
 from app.services.auth import Principal
 
 KIND = "guide"
@@ -281,6 +281,66 @@ async def _bump(session: AsyncSession, municipality_id: uuid.UUID) -> None:
     )
 
 
+def is_public(guide: Guide) -> bool:
+    """Whether the public directory lists the guide (and their free slots)."""
+    return effective_status(guide) == GuideStatus.active
+
+
+async def _log(
+    session: AsyncSession, guide: Guide, was_public: bool | None, verb: str | None = None
+) -> None:
+    """The public change a write made to a guide, and to their free slots when the guide
+    entered or left the directory (the slots come and go with them)."""
+    now_public = is_public(guide)
+    await changes.visibility(
+        session=session,
+        municipality_id=guide.municipality_id,
+        kind=KIND,
+        resource_id=guide.id,
+        was_public=was_public,
+        is_public=now_public,
+        revision=guide.version,
+        collection="guides",
+        verb=verb,
+    )
+    if bool(was_public) == now_public:
+        return
+    taken = sa_select(col(Booking.slot_id)).where(col(Booking.status).in_(ACTIVE_STATUSES))
+    free = await session.exec(
+        select(Slot).where(
+            col(Slot.guide_id) == guide.id,
+            col(Slot.starts_at) > utcnow(),
+            col(Slot.id).not_in(taken),
+        )
+    )
+    for slot in free:
+        await log_slot(session, slot, was_public=not now_public, is_public=now_public)
+
+
+async def log_slot(
+    session: AsyncSession,
+    slot: Slot,
+    *,
+    was_public: bool | None,
+    is_public: bool | None,
+    verb: str | None = None,
+) -> None:
+    """The public change to one slot: added, withdrawn, booked or released."""
+    if slot.starts_at <= utcnow():
+        return  # a slot that has begun left the public list by itself
+    await changes.visibility(
+        session=session,
+        municipality_id=slot.municipality_id,
+        kind=SLOT_KIND,
+        resource_id=slot.id,
+        was_public=was_public,
+        is_public=is_public,
+        revision=None,
+        collection="slots",
+        verb=verb,
+    )
+
+
 async def _guide_user(session: AsyncSession, municipality_id: uuid.UUID, email: str) -> uuid.UUID:
     """The account that may edit the profile: it must hold the guide role here."""
     from app.models.user import RoleGrant  # local: only this lookup needs it
@@ -317,6 +377,7 @@ async def create(*, session: AsyncSession, municipality_id: uuid.UUID, data: Gui
     session.add(guide)
     await session.flush()
     await _bump(session, municipality_id)
+    await _log(session, guide, None)
     return guide
 
 
@@ -337,6 +398,7 @@ async def update(
             raise Forbidden(f"A guide cannot change {', '.join(refused)}; ask the municipality.")
     if "expertise" in changes:
         await _check_expertise(session, guide.municipality_id, data.expertise)
+    was_public = is_public(guide)
     for name in changes:
         setattr(guide, name, getattr(data, name))
     if guide.term_start and guide.term_end and guide.term_end <= guide.term_start:
@@ -349,6 +411,7 @@ async def update(
     session.add(guide)
     await session.flush()
     await _bump(session, guide.municipality_id)
+    await _log(session, guide, was_public)
     return guide
 
 
@@ -365,6 +428,7 @@ async def set_status(*, session: AsyncSession, guide: Guide, status: GuideStatus
     current = effective_status(guide)
     if status not in _TRANSITIONS[current]:
         raise Conflict(f"A {current} guide cannot become {status}.", code="invalid-transition")
+    was_public = is_public(guide)
     guide.status = status
     day = today()
     if status == GuideStatus.active and guide.term_start is None:
@@ -378,6 +442,7 @@ async def set_status(*, session: AsyncSession, guide: Guide, status: GuideStatus
     guide.version += 1
     await session.flush()
     await _bump(session, guide.municipality_id)
+    await _log(session, guide, was_public, verb="activated" if status == "active" else "ended")
     return guide
 
 
@@ -414,6 +479,7 @@ async def confirm_successor(*, session: AsyncSession, guide: Guide) -> tuple[Gui
         session=session, municipality_id=guide.municipality_id, guide_id=guide.successor_id
     )
     start = guide.term_end or utcnow().astimezone(HELSINKI).date()
+    was_public = is_public(successor)
     successor.term_start = start
     successor.term_end = start + TERM
     if successor.status == GuideStatus.proposed:
@@ -423,6 +489,8 @@ async def confirm_successor(*, session: AsyncSession, guide: Guide) -> tuple[Gui
     guide.version += 1
     await session.flush()
     await _bump(session, guide.municipality_id)
+    await _log(session, guide, is_public(guide))
+    await _log(session, successor, was_public)
     return guide, successor
 
 
@@ -523,7 +591,12 @@ def _free_slot_rows(
     if mode is not None:
         statement = statement.where(json_array_contains(Slot.modes, mode, dialect))
     if created_since is not None:
-        statement = statement.where(col(Slot.created_at) >= created_since)
+        # Added since then, or public again since then (a booking released it, its guide
+        # came back): slots have no updated_at, the change log knows.
+        again = changes.reappeared_ids(municipality_id, (SLOT_KIND,), created_since)
+        statement = statement.where(
+            or_(col(Slot.created_at) >= created_since, col(Slot.id).in_(again))
+        )
     return statement
 
 
@@ -607,6 +680,7 @@ async def add_slot(*, session: AsyncSession, guide: Guide, data: SlotCreate) -> 
     await content_version.bump_municipal(
         session=session, municipality_id=guide.municipality_id, kind=SLOT_KIND
     )
+    await log_slot(session, slot, was_public=None, is_public=is_public(guide))
     return slot
 
 
@@ -689,6 +763,8 @@ async def add_rule(
     await content_version.bump_municipal(
         session=session, municipality_id=guide.municipality_id, kind=SLOT_KIND
     )
+    for slot in expansion.created:
+        await log_slot(session, slot, was_public=None, is_public=is_public(guide))
     return expansion
 
 
@@ -705,6 +781,9 @@ async def remove_slot(*, session: AsyncSession, slot: Slot) -> None:
         raise Conflict(
             "The slot is booked; decline or cancel the booking first.", code="slot-booked"
         )
+    guide = await session.get(Guide, slot.guide_id)
+    listed = guide is not None and is_public(guide)
+    await log_slot(session, slot, was_public=listed, is_public=None, verb="withdrawn")
     await session.delete(slot)
     await session.flush()
     await content_version.bump_municipal(

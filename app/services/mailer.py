@@ -496,7 +496,10 @@ async def run_worker(
     interval: float = 5.0,
     stop: asyncio.Event | None = None,
 ) -> None:
-    """Deliver the outbox and enqueue reminders every `interval` seconds until `stop`."""
+    """Deliver the outbox and the webhooks, and enqueue reminders, every `interval`
+    seconds until `stop`."""
+    from app.services import webhook_delivery  # it enqueues emails itself, through notify
+
     stop = stop or asyncio.Event()
     batch = 20
     log.info("mail worker started (%s)", "SMTP" if settings.smtp_url else "logging only")
@@ -510,6 +513,13 @@ async def run_worker(
             )
         except Exception:  # the database may be briefly away; try again next round
             log.exception("mail worker round failed")
+        try:
+            posted = await webhook_delivery.deliver_due(
+                session_factory=session_factory, settings=settings, batch=batch
+            )
+            sent = max(sent, posted)
+        except Exception:
+            log.exception("webhook delivery round failed")
         if sent >= batch:
             continue  # more may be waiting
         with contextlib.suppress(TimeoutError):  # no stop request: the next round

@@ -36,6 +36,7 @@ from app.models.guide import Guide, MeetingMode, Slot
 from app.models.municipality import Municipality
 from app.models.outbox import OutboxEmail
 from app.models.user import User
+from app.models.webhook import WebhookSubscription
 
 log = logging.getLogger("settle.mail")
 
@@ -1040,3 +1041,55 @@ async def fund_idea_decided(
             headers=_reply_headers(municipality),
         ),
     )
+
+
+async def webhook_disabled(
+    *,
+    session: AsyncSession,
+    subscription: WebhookSubscription,
+    municipality: Municipality,
+    admin_addresses: Sequence[str],
+    reason: str,
+    settings: Settings,
+) -> int:
+    """Tell the municipality's admins that a webhook subscription was disabled after its
+    deliveries kept failing, and how to enable it again. In Finnish, like the other staff
+    notices; once per address and disabling. Returns how many emails were added."""
+    base = settings.public_base_url.rstrip("/")
+    link = f"{base}/api/v1/municipalities/{municipality.slug}/webhooks/{subscription.id}"
+    subject = f"Webhook poistettu käytöstä: {subscription.url}"
+    blocks: list[_Block] = [
+        _Para("Hei,"),
+        _Para(
+            "kunnan webhook-tilaus on poistettu käytöstä, koska sen osoite ei ole vastannut "
+            "onnistuneesti noin kolmeen vuorokauteen. Tapahtumia ei lähetetä sinne ennen "
+            "kuin tilaus otetaan taas käyttöön (PATCH enabled: true); väliin jääneet "
+            "muutokset löytyvät muutossyötteestä, ja epäonnistuneen toimituksen voi lähettää "
+            "uudelleen toimitusten lokista."
+        ),
+        _Facts(
+            [
+                ("Osoite", subscription.url, None),
+                ("Kuvaus", subscription.description or "–", None),
+                ("Syy", reason, None),
+            ]
+        ),
+        _Link("Tilauksen tiedot ja toimitusloki", f"{link}/deliveries"),
+    ]
+    stamp = subscription.disabled_at.isoformat() if subscription.disabled_at else "now"
+    added = 0
+    for address in admin_addresses:
+        added += await _enqueue(
+            session=session,
+            row=OutboxEmail(
+                municipality_id=municipality.id,
+                dedupe_key=f"webhook-disabled:{subscription.id}:{stamp}:{address}"[:200],
+                kind="webhook_disabled",
+                to_address=address,
+                subject=subject[:300],
+                body_text=_render_text(blocks),
+                body_html=_render_html(blocks, "fi", subject),
+                headers={"Auto-Submitted": "auto-generated"},
+            ),
+        )
+    return added

@@ -41,6 +41,7 @@ from app.models.service_card import (
     TopicIn,
 )
 from app.models.user import Role
+from app.services import changes as changes_log
 from app.services import content_version, search_text
 
 KIND = "service_card"
@@ -813,6 +814,18 @@ async def _record(
     await content_version.bump_municipal(
         session=session, municipality_id=card.municipality_id, kind=KIND
     )
+    await changes_log.visibility(
+        session=session,
+        municipality_id=card.municipality_id,
+        kind=KIND,
+        resource_id=card.id,
+        was_public=None if before is None else before.get("status") == CardStatus.published,
+        is_public=card.status == CardStatus.published,
+        revision=card.version,
+        path=changes_log.resource_path(after["municipality"], "service-cards", card.id),
+        # The domain verb where it says more than the feed's (archived, not unpublished).
+        verb=action if action in ("published", "unpublished", "archived") else None,
+    )
     await session.flush()
     return changes
 
@@ -913,6 +926,16 @@ async def remove(*, session: AsyncSession, card: ServiceCard) -> None:
         sa_update(ServiceCard)
         .where(col(ServiceCard.source_card_id) == card.id)
         .values(source_card_id=None),
+    )
+    await changes_log.visibility(
+        session=session,
+        municipality_id=card.municipality_id,
+        kind=KIND,
+        resource_id=card.id,
+        was_public=card.status == CardStatus.published,
+        is_public=None,
+        revision=card.version,
+        collection="service-cards",
     )
     await session.delete(card)
     await content_version.bump_municipal(

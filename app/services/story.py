@@ -30,7 +30,7 @@ from app.models.story import (
     StoryUpdate,
     normalize_hashtag,
 )
-from app.services import content_version
+from app.services import changes, content_version
 from app.services.service_card import Actor
 
 KIND = "story"
@@ -218,6 +218,32 @@ async def _bump(session: AsyncSession, municipality_id: uuid.UUID) -> None:
     )
 
 
+async def _log(
+    session: AsyncSession,
+    story: Story,
+    *,
+    was_public: bool | None,
+    is_public: bool | None,
+    verb: str | None = None,
+) -> None:
+    """The public change a write made, for the change feed and tombstones."""
+    await changes.visibility(
+        session=session,
+        municipality_id=story.municipality_id,
+        kind=KIND,
+        resource_id=story.id,
+        was_public=was_public,
+        is_public=is_public,
+        revision=story.version,
+        collection="stories",
+        verb=verb,
+    )
+
+
+def _public(story: Story) -> bool:
+    return story.status == StoryStatus.approved
+
+
 async def _existing_sources(
     session: AsyncSession, municipality_id: uuid.UUID, urls: list[str]
 ) -> dict[str, uuid.UUID]:
@@ -271,6 +297,7 @@ async def create(
     session.add(story)
     await session.flush()
     await _bump(session, municipality_id)
+    await _log(session, story, was_public=None, is_public=_public(story))
     return story
 
 
@@ -280,6 +307,7 @@ async def update(*, session: AsyncSession, story: Story, data: StoryUpdate) -> S
         existing = await _existing_sources(session, story.municipality_id, [data.source_url])
         if existing:
             raise Conflict("Another story has this source URL.", code="duplicate")
+    was_public = _public(story)
     for name in data.model_fields_set:
         setattr(story, name, getattr(data, name))
     story.hashtags = _hashtags(story)
@@ -288,6 +316,7 @@ async def update(*, session: AsyncSession, story: Story, data: StoryUpdate) -> S
     session.add(story)
     await session.flush()
     await _bump(session, story.municipality_id)
+    await _log(session, story, was_public=was_public, is_public=_public(story))
     return story
 
 
@@ -308,6 +337,7 @@ async def moderate(
     """Approve (it becomes public) or reject (it is taken down); pending ↔ either."""
     if StoryStatus(story.status) not in _MODERATION[status]:
         raise Conflict(f"The story is {story.status} already.", code="invalid-transition")
+    was_public = _public(story)
     story.status = status
     story.rejection_reason = reason if status == StoryStatus.rejected else None
     story.moderated_at = story.updated_at = utcnow()
@@ -316,11 +346,14 @@ async def moderate(
     session.add(story)
     await session.flush()
     await _bump(session, story.municipality_id)
+    verb = "approved" if status == StoryStatus.approved else "rejected"
+    await _log(session, story, was_public=was_public, is_public=_public(story), verb=verb)
     return story
 
 
 async def remove(*, session: AsyncSession, story: Story) -> None:
     """Delete a story; its source URL may then be imported again."""
+    await _log(session, story, was_public=_public(story), is_public=None)
     await session.delete(story)
     await session.flush()
     await _bump(session, story.municipality_id)
@@ -502,6 +535,8 @@ async def import_stories(
     if outcome.created:
         await session.flush()
         await _bump(session, municipality_id)
+        for story in outcome.created:
+            await _log(session, story, was_public=None, is_public=_public(story))
     return outcome
 
 

@@ -2,7 +2,8 @@
 
 import time
 import uuid
-from typing import Annotated
+from dataclasses import replace
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
 from starlette.responses import Response
@@ -22,8 +23,10 @@ from app.api.deps import (
     resource_etag,
 )
 from app.api.schemas import problems, send
+from app.api.sync import sync_read, synced_page
 from app.core.errors import Forbidden, NotFound
 from app.core.i18n import localize_document
+from app.core.pagination import Page
 from app.core.security import calendar_feed_token, calendar_feed_token_matches
 from app.core.time import LooseInstant
 from app.models.guide import (
@@ -123,12 +126,13 @@ async def put_guide_expertise(
     )
 
 
-@router.get("/guides", responses=problems(404, 422), summary="The guide directory")
+@router.get("/guides", responses=problems(404, 410, 422), summary="The guide directory")
 async def list_guides(
     request: Request,
     municipality: MunicipalityDep,
     session: SessionDep,
     cache: CacheDep,
+    settings: SettingsDep,
     principal: OptionalPrincipal,
     lang: Lang,
     paging: Paging,
@@ -152,13 +156,20 @@ async def list_guides(
         modified_since=paging.modified_since,
     )
 
-    async def build(etag: str) -> Body:
+    # Tombstones describe the public directory; staff see every guide, ended ones too.
+    read = sync_read(
+        replace(paging, modified_since=None) if staff else paging,
+        "guides",
+        retention_days=settings.change_retention_days,
+    )
+
+    async def fetch(cursor: str | None) -> Page[Any]:
         page = await guide_service.list_page(
             session=session,
             municipality_id=municipality.id,
             filters=filters,
             limit=paging.limit,
-            cursor=paging.cursor,
+            cursor=cursor,
         )
         labels = await guide_service.expertise_labels(
             session=session, municipality_id=municipality.id
@@ -169,6 +180,19 @@ async def list_guides(
             else guide_service.public_document(g, labels)
             for g in page.items
         ]
+        return Page(items=documents, next_cursor=page.next_cursor, total=page.total)
+
+    async def build(etag: str) -> Body:
+        page = await synced_page(
+            session=session,
+            read=read,
+            fetch=fetch,
+            municipality_id=municipality.id,
+            kinds=(KIND,),
+            collection="guides",
+            limit=paging.limit,
+        )
+        documents = page.items
         localized = localize_document(documents, lang, TEXT_KEYS, path="items")
         data = {
             "items": localized.data,
@@ -442,12 +466,13 @@ async def delete_slot(
     return Response(status_code=204)
 
 
-@router.get("/slots", responses=problems(404, 422), summary="Free slots")
+@router.get("/slots", responses=problems(404, 410, 422), summary="Free slots")
 async def list_slots(
     request: Request,
     municipality: MunicipalityDep,
     session: SessionDep,
     cache: CacheDep,
+    settings: SettingsDep,
     lang: Lang,
     paging: Paging,
     guide: uuid.UUID | None = None,
@@ -457,26 +482,39 @@ async def list_slots(
 ) -> Response:
     """Bookable times, soonest first, each with UTC and Europe/Helsinki local time and
     offset, a page at a time. The window defaults to the coming 31 days and is at most 92
-    days; `modified_since` keeps the slots published since then (a booked slot simply
-    leaves the list)."""
+    days; `modified_since` keeps the slots added or freed again since then and adds a
+    tombstone (`{id, deleted: true, deleted_at}`) for each slot booked or withdrawn since
+    then (its guide leaving the directory withdraws it)."""
     start, end = guide_service.slot_window(from_, to, prefix="query.")
+    read = sync_read(paging, "slots", retention_days=settings.change_retention_days)
 
-    async def build(etag: str) -> Body:
-        page = await guide_service.free_slot_page(
+    async def fetch(cursor: str | None) -> Page[Any]:
+        return await guide_service.free_slot_page(
             session=session,
             municipality_id=municipality.id,
             start=start,
             end=end,
             limit=paging.limit,
-            cursor=paging.cursor,
+            cursor=cursor,
             guide_id=guide,
             mode=mode,
             created_since=paging.modified_since,
         )
+
+    async def build(etag: str) -> Body:
+        page = await synced_page(
+            session=session,
+            read=read,
+            fetch=fetch,
+            municipality_id=municipality.id,
+            kinds=(SLOT_KIND,),
+            collection="slots",
+            limit=paging.limit,
+        )
         localized = localize_document(page.items, lang, TEXT_KEYS, path="items")
         # The page changes when its first slot starts (it is no longer bookable); a later
         # page's total may lag behind slots of earlier pages starting by ≤ 5 minutes.
-        first = min((doc["starts_at"] for doc in page.items), default=None)
+        first = min((doc["starts_at"] for doc in page.items if "starts_at" in doc), default=None)
         valid_until = min(time.time() + 300, first.timestamp() if first else float("inf"))
         data = {
             "items": localized.data,

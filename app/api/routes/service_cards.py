@@ -1,6 +1,7 @@
 """Service cards: public reads (cached), editor writes, history, copying, search."""
 
 import uuid
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, status
@@ -22,6 +23,7 @@ from app.api.deps import (
     resource_etag,
 )
 from app.api.schemas import Collection, problems, send
+from app.api.sync import Tombstone, sync_read, with_tombstones
 from app.core.errors import Unauthorized
 from app.core.i18n import localize_document
 from app.core.pagination import Page
@@ -91,8 +93,8 @@ StatusFilter = Literal["published", "draft", "archived", "all"]
 
 @router.get(
     "/service-cards",
-    response_model=Collection[CardPublic],
-    responses=problems(401, 403, 404, 422),
+    response_model=Collection[CardPublic | Tombstone],
+    responses=problems(401, 403, 404, 410, 422),
     summary="List or search service cards",
 )
 async def list_service_cards(
@@ -134,13 +136,31 @@ async def list_service_cards(
         stale_before=card_service.stale_cutoff(settings.stale_after_days) if stale else None,
     )
 
+    # Tombstones describe the public list; staff views (drafts, archived) get none.
+    read = sync_read(
+        paging if not staff_view else replace(paging, modified_since=None),
+        "service-cards",
+        retention_days=settings.change_retention_days,
+    )
+
     async def build(etag: str) -> Body:
-        page = await card_service.list_page(
+        page: Page[Document] = Page(items=[], next_cursor=None, total=0)
+        if not read.live_done:
+            page = await card_service.list_page(
+                session=session,
+                municipality_id=municipality.id,
+                filters=filters,
+                limit=paging.limit,
+                cursor=read.live_cursor,
+            )
+        page = await with_tombstones(
             session=session,
+            page=page,
+            read=read,
             municipality_id=municipality.id,
-            filters=filters,
+            kinds=(KIND,),
+            collection="service-cards",
             limit=paging.limit,
-            cursor=paging.cursor,
         )
         extra = None
         if principal is not None and principal.is_member(municipality.id):

@@ -2,7 +2,8 @@
 importing stories, and moderation."""
 
 import uuid
-from typing import Annotated, Literal
+from dataclasses import replace
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, status
 from starlette.exceptions import HTTPException
@@ -17,12 +18,15 @@ from app.api.deps import (
     OptionalPrincipal,
     Paging,
     SessionDep,
+    SettingsDep,
     check_if_match,
     resource_etag,
 )
 from app.api.routes.personas import COMMS, CONTENT_STAFF, actor_of
 from app.api.schemas import Collection, problems, send
+from app.api.sync import Tombstone, sync_read, synced_page
 from app.core.errors import Forbidden, NotFound, Unauthorized
+from app.core.pagination import Page
 from app.models.story import (
     RejectIn,
     Story,
@@ -57,8 +61,8 @@ def _story_body(story: Story, slug: str, *, staff: bool) -> Body:
 
 @router.get(
     "/stories",
-    response_model=Collection[StoryPublic],
-    responses=problems(401, 403, 404, 422),
+    response_model=Collection[StoryPublic | Tombstone],
+    responses=problems(401, 403, 404, 410, 422),
     summary="Stories of work and life, newest first",
 )
 async def list_stories(
@@ -68,6 +72,7 @@ async def list_stories(
     cache: CacheDep,
     principal: OptionalPrincipal,
     paging: Paging,
+    settings: SettingsDep,
     hashtag: Annotated[
         str | None,
         Query(max_length=101, description="With or without #, any case: #Kemijärvi = kemijärvi"),
@@ -86,7 +91,14 @@ async def list_stories(
     statuses = tuple(StoryStatus) if status_ == "all" else (StoryStatus(status_),)
     tag = story_service.hashtag_query(hashtag) if hashtag else None
 
-    async def build(etag: str) -> Body:
+    # Tombstones describe the public list (approved stories); the moderation views get none.
+    read = sync_read(
+        paging if status_ == "approved" else replace(paging, modified_since=None),
+        "stories",
+        retention_days=settings.change_retention_days,
+    )
+
+    async def fetch(cursor: str | None) -> Page[Any]:
         page = await story_service.list_page(
             session=session,
             municipality_id=municipality.id,
@@ -94,13 +106,25 @@ async def list_stories(
             hashtag=tag,
             modified_since=paging.modified_since,
             limit=paging.limit,
-            cursor=paging.cursor,
+            cursor=cursor,
+        )
+        documents = [
+            story_service.document(story, municipality.slug, staff=staff) for story in page.items
+        ]
+        return Page(items=documents, next_cursor=page.next_cursor, total=page.total)
+
+    async def build(etag: str) -> Body:
+        page = await synced_page(
+            session=session,
+            read=read,
+            fetch=fetch,
+            municipality_id=municipality.id,
+            kinds=(KIND,),
+            collection="stories",
+            limit=paging.limit,
         )
         data = {
-            "items": [
-                story_service.document(story, municipality.slug, staff=staff)
-                for story in page.items
-            ],
+            "items": page.items,
             "next_cursor": page.next_cursor,
             "total": page.total,
             "meta": NO_META,

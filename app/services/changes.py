@@ -1,0 +1,233 @@
+"""The change log behind tombstones, the change feed and webhooks.
+
+`record` is called by every write that changes what the public sees, inside the
+write's own transaction: the change and its log row commit together or not at all.
+
+Ordering. A reader resumes the feed after the last `seq` it saw, so `seq` order must be
+commit order: otherwise a reader could see seq 11 committed, move past it, and never see
+seq 10 committing a moment later. PostgreSQL hands out sequence numbers at insert time,
+not at commit, so `record` first takes a transaction-scoped advisory lock per
+municipality (`pg_advisory_xact_lock`): the change-log writers of one municipality then
+take turns from their first `record` to their commit, and the numbers they draw commit in
+order. SQLite has a single writer at a time, which gives the same guarantee for free.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete as sa_delete
+from sqlalchemy import func
+from sqlalchemy import select as sa_select
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.db import execute
+from app.core.time import utcnow
+from app.models.change import ChangeAction, ChangeEvent
+from app.models.municipality import Municipality
+
+# A namespace for the advisory-lock keys, so they do not collide with other users' locks.
+_LOCK_NAMESPACE = "settle.change_event:"
+
+
+async def _serialise(*, session: AsyncSession, municipality_id: uuid.UUID) -> None:
+    """Wait for the municipality's other change-log writers to commit (PostgreSQL).
+
+    Transaction-level advisory locks stack, so a transaction recording several changes
+    simply takes it again; all are released at its commit or rollback."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = func.hashtextextended(_LOCK_NAMESPACE + str(municipality_id), 0)
+    await execute(session, sa_select(func.pg_advisory_xact_lock(key)))
+
+
+async def record(
+    *,
+    session: AsyncSession,
+    municipality_id: uuid.UUID,
+    kind: str,
+    resource_id: uuid.UUID,
+    action: str,
+    event: str,
+    revision: int | None,
+    path: str,
+) -> ChangeEvent:
+    """Log one public change in the caller's transaction (flushed, so it has its `seq`)."""
+    if action not in ChangeAction.ALL:
+        raise ValueError(f"unknown change action {action!r}")
+    await _serialise(session=session, municipality_id=municipality_id)
+    change = ChangeEvent(
+        municipality_id=municipality_id,
+        kind=kind,
+        resource_id=resource_id,
+        action=action,
+        event=event,
+        revision=revision,
+        path=path,
+    )
+    session.add(change)
+    await session.flush()
+    # Webhooks: a delivery row per matching subscription, in this same transaction.
+    from app.services import webhooks  # local: webhooks reads the change model
+
+    await webhooks.fan_out(session, change)
+    return change
+
+
+async def _slug(session: AsyncSession, municipality_id: uuid.UUID) -> str:
+    municipality = await session.get(Municipality, municipality_id)
+    if municipality is None:
+        raise ValueError(f"no municipality {municipality_id}")
+    return municipality.slug
+
+
+def resource_path(slug: str, collection: str, resource_id: object) -> str:
+    """The public URL path of one resource (`collection` is its kebab-case segment)."""
+    return f"/api/v1/municipalities/{slug}/{collection}/{resource_id}"
+
+
+async def visibility(
+    *,
+    session: AsyncSession,
+    municipality_id: uuid.UUID,
+    kind: str,
+    resource_id: uuid.UUID,
+    was_public: bool | None,
+    is_public: bool | None,
+    revision: int | None,
+    collection: str | None = None,
+    path: str | None = None,
+    verb: str | None = None,
+) -> ChangeEvent | None:
+    """Record a write by what it did to the public view, or nothing if the public never
+    saw the resource. `was_public` is None for a resource just created, `is_public` None
+    for one just deleted. `verb` names the domain verb of the event (`slot.booked`);
+    by default it is the feed's action."""
+    if not was_public and not is_public:
+        return None
+    if was_public and is_public:
+        action = ChangeAction.updated
+    elif is_public:
+        action = ChangeAction.created if was_public is None else ChangeAction.published
+    else:
+        action = ChangeAction.deleted if is_public is None else ChangeAction.unpublished
+    if path is None:
+        path = resource_path(await _slug(session, municipality_id), collection or kind, resource_id)
+    return await record(
+        session=session,
+        municipality_id=municipality_id,
+        kind=kind,
+        resource_id=resource_id,
+        action=action,
+        event=f"{kind}.{verb or action}",
+        revision=revision,
+        path=path,
+    )
+
+
+# ---- reading: tombstones and the feed ------------------------------------------------------
+
+
+def expired(since: datetime, retention_days: int) -> bool:
+    """Whether the log may no longer hold every change after `since`."""
+    return since < utcnow() - timedelta(days=retention_days)
+
+
+def _latest_since(municipality_id: uuid.UUID, kinds: tuple[str, ...], since: datetime) -> Any:
+    """Each resource's last change at or after `since` (its highest seq)."""
+    return (
+        sa_select(
+            col(ChangeEvent.resource_id).label("resource_id"),
+            func.max(col(ChangeEvent.seq)).label("seq"),
+        )
+        .where(
+            col(ChangeEvent.municipality_id) == municipality_id,
+            col(ChangeEvent.kind).in_(kinds),
+            col(ChangeEvent.occurred_at) >= since,
+        )
+        .group_by(col(ChangeEvent.resource_id))
+        .subquery()
+    )
+
+
+def _last_changes(municipality_id: uuid.UUID, kinds: tuple[str, ...], since: datetime) -> Any:
+    latest = _latest_since(municipality_id, kinds, since)
+    return sa_select(ChangeEvent).join(latest, col(ChangeEvent.seq) == latest.c.seq)
+
+
+def reappeared_ids(municipality_id: uuid.UUID, kinds: tuple[str, ...], since: datetime) -> Any:
+    """Ids whose last change since `since` left them public (published again, say): for a
+    collection whose `modified_since` goes by creation time (slots)."""
+    latest = _latest_since(municipality_id, kinds, since)
+    return (
+        sa_select(col(ChangeEvent.resource_id))
+        .join(latest, col(ChangeEvent.seq) == latest.c.seq)
+        .where(col(ChangeEvent.action).not_in(ChangeAction.GONE))
+    )
+
+
+@dataclass
+class Tombstone:
+    id: uuid.UUID
+    deleted_at: datetime
+    seq: int
+
+    def as_item(self) -> dict[str, Any]:
+        return {"id": self.id, "deleted": True, "deleted_at": self.deleted_at}
+
+
+async def tombstones(
+    *,
+    session: AsyncSession,
+    municipality_id: uuid.UUID,
+    kinds: tuple[str, ...],
+    since: datetime,
+    after_seq: int,
+    limit: int,
+) -> tuple[list[Tombstone], int]:
+    """What left the public view since `since` and has not come back: a page of them in
+    log order after `after_seq`, and how many there are in all."""
+    gone = (
+        _last_changes(municipality_id, kinds, since)
+        .where(col(ChangeEvent.action).in_(ChangeAction.GONE))
+        .subquery()
+    )
+    total = (await execute(session, sa_select(func.count()).select_from(gone))).scalar_one()
+    rows = (
+        await execute(
+            session,
+            sa_select(gone.c.resource_id, gone.c.occurred_at, gone.c.seq)
+            .where(gone.c.seq > after_seq)
+            .order_by(gone.c.seq)
+            .limit(limit),
+        )
+    ).all()
+    return [Tombstone(id=r.resource_id, deleted_at=r.occurred_at, seq=r.seq) for r in rows], int(
+        total
+    )
+
+
+async def feed_page(
+    *, session: AsyncSession, municipality_id: uuid.UUID, after_seq: int, limit: int
+) -> list[ChangeEvent]:
+    """The log after `after_seq`, oldest first (`limit` + 1 rows say whether more follow)."""
+    statement = (
+        select(ChangeEvent)
+        .where(col(ChangeEvent.municipality_id) == municipality_id)
+        .where(col(ChangeEvent.seq) > after_seq)
+        .order_by(col(ChangeEvent.seq))
+        .limit(limit + 1)
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def purge(*, session: AsyncSession, retention_days: int) -> int:
+    """Delete the log older than the retention and a day's grace (the grace covers a
+    transaction that recorded a change just before the cut and committed just after)."""
+    cut = utcnow() - timedelta(days=retention_days + 1)
+    result = await execute(
+        session, sa_delete(ChangeEvent).where(col(ChangeEvent.occurred_at) < cut)
+    )
+    return int(result.rowcount or 0)
