@@ -95,12 +95,14 @@ async def visibility(
     revision: int | None,
     collection: str | None = None,
     path: str | None = None,
+    path_id: object | None = None,
     verb: str | None = None,
 ) -> ChangeEvent | None:
     """Record a write by what it did to the public view, or nothing if the public never
     saw the resource. `was_public` is None for a resource just created, `is_public` None
     for one just deleted. `verb` names the domain verb of the event (`slot.booked`);
-    by default it is the feed's action."""
+    by default it is the feed's action. The path is `collection`/`path_id` (the resource
+    id unless given) under the municipality, or `path` as given."""
     if not was_public and not is_public:
         return None
     if was_public and is_public:
@@ -182,14 +184,17 @@ async def tombstones(
     since: datetime,
     after_seq: int,
     limit: int,
+    within: Any = None,
 ) -> tuple[list[Tombstone], int]:
     """What left the public view since `since` and has not come back: a page of them in
-    log order after `after_seq`, and how many there are in all."""
-    gone = (
-        _last_changes(municipality_id, kinds, since)
-        .where(col(ChangeEvent.action).in_(ChangeAction.GONE))
-        .subquery()
+    log order after `after_seq`, and how many there are in all. `within`, a select of
+    ids, narrows them to one part of a kind (the ideas of one fund round)."""
+    statement = _last_changes(municipality_id, kinds, since).where(
+        col(ChangeEvent.action).in_(ChangeAction.GONE)
     )
+    if within is not None:
+        statement = statement.where(col(ChangeEvent.resource_id).in_(within))
+    gone = statement.subquery()
     total = (await execute(session, sa_select(func.count()).select_from(gone))).scalar_one()
     rows = (
         await execute(
