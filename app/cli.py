@@ -273,6 +273,7 @@ async def _purge_async(days: int | None) -> int:
 
     from app.core.db import create_engine, create_session_factory
     from app.core.time import utcnow
+    from app.services.changes import purge as purge_changes
     from app.services.privacy import purge
 
     settings = get_settings()
@@ -281,6 +282,9 @@ async def _purge_async(days: int | None) -> int:
     try:
         async with create_session_factory(engine)() as session:
             report = await purge(session=session, inactive_since=utcnow() - timedelta(days=keep))
+            changes = await purge_changes(
+                session=session, retention_days=settings.change_retention_days
+            )
             await session.commit()
     finally:
         await engine.dispose()
@@ -288,7 +292,8 @@ async def _purge_async(days: int | None) -> int:
         f"Anonymised after {keep} days without activity: {report.bookings} bookings, "
         f"{report.messages} messages, {report.info_package_requests} info-package requests, "
         f"{report.fund_ideas} experiment-fund applicants (rounds whose reporting ended); "
-        f"deleted {report.sent_emails} sent emails."
+        f"deleted {report.sent_emails} sent emails and {changes} change-log rows older than "
+        f"{settings.change_retention_days} days."
     )
     return 0
 

@@ -19,6 +19,7 @@ from app.api.routes import (
     analytics,
     auth,
     bookings,
+    changes,
     comms_plans,
     fund,
     guides,
@@ -198,6 +199,7 @@ def create_app(
     api.include_router(journey.router)
     api.include_router(landing.router)
     api.include_router(stories.router)
+    api.include_router(changes.router)
     app.include_router(api)
     app.include_router(health.router)
     metrics.install(app)
