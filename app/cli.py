@@ -280,6 +280,7 @@ async def _purge_async(days: int | None) -> int:
     from app.core.db import create_engine, create_session_factory
     from app.core.time import utcnow
     from app.services import webhooks
+    from app.services.changes import purge as purge_changes
     from app.services.privacy import purge
 
     settings = get_settings()
@@ -289,6 +290,9 @@ async def _purge_async(days: int | None) -> int:
         async with create_session_factory(engine)() as session:
             report = await purge(session=session, inactive_since=utcnow() - timedelta(days=keep))
             deliveries = await webhooks.purge(session=session)
+            changes = await purge_changes(
+                session=session, retention_days=settings.change_retention_days
+            )
             await session.commit()
     finally:
         await engine.dispose()
@@ -296,8 +300,9 @@ async def _purge_async(days: int | None) -> int:
         f"Anonymised after {keep} days without activity: {report.bookings} bookings, "
         f"{report.messages} messages, {report.info_package_requests} info-package requests, "
         f"{report.fund_ideas} experiment-fund applicants (rounds whose reporting ended); "
-        f"deleted {report.sent_emails} sent emails and {deliveries} webhook deliveries "
-        f"older than {webhooks.LOG_KEPT.days} days."
+        f"deleted {report.sent_emails} sent emails, {deliveries} webhook deliveries older "
+        f"than {webhooks.LOG_KEPT.days} days and {changes} change-log rows older than "
+        f"{settings.change_retention_days} days."
     )
     return 0
 

@@ -20,6 +20,7 @@ from app.api.routes import (
     analytics,
     auth,
     bookings,
+    changes,
     comms_plans,
     fund,
     guides,
@@ -214,6 +215,7 @@ def create_app(
     api.include_router(landing.router)
     api.include_router(stories.router)
     api.include_router(webhooks.router)
+    api.include_router(changes.router)
     app.include_router(api)
     webhooks.document_events(app)
     app.include_router(health.router)

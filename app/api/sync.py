@@ -84,6 +84,7 @@ async def with_tombstones(
     kinds: tuple[str, ...],
     collection: str,
     limit: int,
+    within: Any = None,
 ) -> Page[Any]:
     """`page` of changed items, followed by tombstones once the changed items ran out."""
     if read.since is None:
@@ -96,6 +97,7 @@ async def with_tombstones(
         since=read.since,
         after_seq=read.gone_after or 0,
         limit=room + 1,
+        within=within,
     )
     live_total = read.live_total if read.live_done else page.total
     items = list(page.items)
@@ -117,6 +119,7 @@ async def synced_page(
     kinds: tuple[str, ...],
     collection: str,
     limit: int,
+    within: Any = None,
 ) -> Page[Any]:
     """The page a collection read asks for: `fetch(cursor)` reads the changed items
     (skipped once the read has moved on to the tombstones), then tombstones follow."""
@@ -131,4 +134,5 @@ async def synced_page(
         kinds=kinds,
         collection=collection,
         limit=limit,
+        within=within,
     )

@@ -25,6 +25,7 @@ from app.core.errors import (
 )
 from app.core.pagination import DEFAULT_LIMIT
 from app.graphql import direct
+from app.graphql.changes import ChangeQueries
 from app.graphql.comms import CommsMutations, CommsQueries
 from app.graphql.context import Context, get_context
 from app.graphql.errors import Schema
@@ -278,7 +279,15 @@ class CardMutations:
 def build_schema(settings: Settings) -> strawberry.Schema:
     query = strawberry.tools.merge_types(
         "Query",
-        (Query, CardQueries, BookingQueries, CommsQueries, FundQueries, PersonaQueries),
+        (
+            Query,
+            CardQueries,
+            BookingQueries,
+            ChangeQueries,
+            CommsQueries,
+            FundQueries,
+            PersonaQueries,
+        ),
     )
     mutation = strawberry.tools.merge_types(
         "Mutation",

@@ -14,7 +14,7 @@ order. SQLite has a single writer at a time, which gives the same guarantee for 
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete as sa_delete
@@ -24,6 +24,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.db import execute
+from app.core.errors import Gone
+from app.core.pagination import as_moment, as_offset, decode_cursor, encode_cursor
 from app.core.time import utcnow
 from app.models.change import ChangeAction, ChangeEvent
 from app.models.municipality import Municipality
@@ -99,12 +101,14 @@ async def visibility(
     revision: int | None,
     collection: str | None = None,
     path: str | None = None,
+    path_id: object | None = None,
     verb: str | None = None,
 ) -> ChangeEvent | None:
     """Record a write by what it did to the public view, or nothing if the public never
     saw the resource. `was_public` is None for a resource just created, `is_public` None
     for one just deleted. `verb` names the domain verb of the event (`slot.booked`);
-    by default it is the feed's action."""
+    by default it is the feed's action. The path is `collection`/`path_id` (the resource
+    id unless given) under the municipality, or `path` as given."""
     if not was_public and not is_public:
         return None
     if was_public and is_public:
@@ -124,6 +128,32 @@ async def visibility(
         event=f"{kind}.{verb or action}",
         revision=revision,
         path=path,
+    )
+
+
+async def singleton(
+    *,
+    session: AsyncSession,
+    municipality_id: uuid.UUID,
+    kind: str,
+    resource_id: uuid.UUID,
+    created: bool,
+    revision: int | None,
+    segment: str,
+) -> ChangeEvent:
+    """A change to one of a municipality's one-of-a-kind documents (the landing page,
+    the journey, the service promise), public at `/municipalities/{slug}/{segment}`."""
+    slug = await _slug(session, municipality_id)
+    action = ChangeAction.created if created else ChangeAction.updated
+    return await record(
+        session=session,
+        municipality_id=municipality_id,
+        kind=kind,
+        resource_id=resource_id,
+        action=action,
+        event=f"{kind}.{action}",
+        revision=revision,
+        path=f"/api/v1/municipalities/{slug}/{segment}",
     )
 
 
@@ -186,14 +216,17 @@ async def tombstones(
     since: datetime,
     after_seq: int,
     limit: int,
+    within: Any = None,
 ) -> tuple[list[Tombstone], int]:
     """What left the public view since `since` and has not come back: a page of them in
-    log order after `after_seq`, and how many there are in all."""
-    gone = (
-        _last_changes(municipality_id, kinds, since)
-        .where(col(ChangeEvent.action).in_(ChangeAction.GONE))
-        .subquery()
+    log order after `after_seq`, and how many there are in all. `within`, a select of
+    ids, narrows them to one part of a kind (the ideas of one fund round)."""
+    statement = _last_changes(municipality_id, kinds, since).where(
+        col(ChangeEvent.action).in_(ChangeAction.GONE)
     )
+    if within is not None:
+        statement = statement.where(col(ChangeEvent.resource_id).in_(within))
+    gone = statement.subquery()
     total = (await execute(session, sa_select(func.count()).select_from(gone))).scalar_one()
     rows = (
         await execute(
@@ -231,3 +264,91 @@ async def purge(*, session: AsyncSession, retention_days: int) -> int:
         session, sa_delete(ChangeEvent).where(col(ChangeEvent.occurred_at) < cut)
     )
     return int(result.rowcount or 0)
+
+
+FEED = "changes"
+
+
+@dataclass
+class FeedPage:
+    """A page of the feed. `next_cursor` is null at the end (for now); `resume_cursor` is
+    where to poll from later, also at the end."""
+
+    items: list[ChangeEvent]
+    next_cursor: str | None
+    resume_cursor: str
+    total: int
+
+
+def _feed(municipality_id: uuid.UUID) -> str:
+    # The municipality is part of the cursor: one of another municipality's feed is a 422.
+    return f"{FEED}:{municipality_id}"
+
+
+def _feed_cursor(municipality_id: uuid.UUID, seq: int, current_at: datetime) -> str:
+    # The hour, not the instant, the reader was current at: an unchanged feed then reads
+    # the same (so its ETag matches) for up to an hour, and expiry only comes earlier.
+    hour = current_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return encode_cursor(_feed(municipality_id), [seq, hour.isoformat()])
+
+
+async def read_feed(
+    *,
+    session: AsyncSession,
+    municipality_id: uuid.UUID,
+    after: str | None,
+    limit: int,
+    retention_days: int,
+) -> FeedPage:
+    """The public changes after the cursor `after` (from the oldest kept without one).
+
+    A cursor says which change its reader has seen last and when it was known to be
+    current; once that is longer ago than the retention, changes after it may have been
+    purged, and the read is a 410 `sync-expired` (the reader resyncs in full)."""
+    decoded = decode_cursor(_feed(municipality_id), after, as_offset, as_moment)
+    after_seq = 0
+    if decoded is not None:
+        after_seq, current_at = decoded
+        if expired(current_at, retention_days):
+            raise Gone(
+                f"Changes are kept for {retention_days} days; this cursor is older. "
+                "Read the collections in full and follow the feed from a new cursor.",
+                code="sync-expired",
+            )
+    rows = await feed_page(
+        session=session, municipality_id=municipality_id, after_seq=after_seq, limit=limit
+    )
+    total = (
+        await execute(
+            session,
+            sa_select(func.count())
+            .select_from(ChangeEvent)
+            .where(
+                col(ChangeEvent.municipality_id) == municipality_id,
+                col(ChangeEvent.seq) > after_seq,
+            ),
+        )
+    ).scalar_one()
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        cursor = _feed_cursor(municipality_id, int(last.seq or 0), last.occurred_at)
+        return FeedPage(items=rows, next_cursor=cursor, resume_cursor=cursor, total=int(total))
+    # The end: the reader is current through the last change now (a writer still in
+    # its transaction holds the lock, so its change will get a higher seq).
+    last_seq = int(rows[-1].seq or 0) if rows else after_seq
+    resume = _feed_cursor(municipality_id, last_seq, utcnow())
+    return FeedPage(items=rows, next_cursor=None, resume_cursor=resume, total=int(total))
+
+
+def feed_item(change: ChangeEvent, base_url: str) -> dict[str, Any]:
+    """One change as the feed shows it (REST and GraphQL)."""
+    return {
+        "kind": change.kind,
+        "id": change.resource_id,
+        "action": change.action,
+        "event": change.event,
+        "revision": change.revision,
+        "occurred_at": change.occurred_at,
+        "url": base_url.rstrip("/") + change.path,
+    }

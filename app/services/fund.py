@@ -60,7 +60,7 @@ from app.models.fund import (
 )
 from app.models.municipality import Municipality
 from app.models.outbox import OutboxEmail
-from app.services import content_version, notify
+from app.services import changes, content_version, notify
 from app.services.service_card import Actor
 
 KIND = "fund"
@@ -308,7 +308,78 @@ async def create_round(
     await content_version.bump_municipal(
         session=session, municipality_id=municipality_id, kind=KIND
     )
+    await _log_round(session, fund_round, created=True)
     return fund_round
+
+
+ROUND_CHANGE = "fund_round"
+IDEA_CHANGE = "fund_idea"
+EXPERIMENT_CHANGE = "fund_experiment"
+
+
+async def _log_round(
+    session: AsyncSession,
+    fund_round: FundRound,
+    *,
+    created: bool = False,
+    deleted: bool = False,
+    was_draft: bool | None = None,
+) -> None:
+    """A published round's writes are changes for the feed; a draft round is the staff's
+    own until published (then `published`; back to draft, `unpublished`)."""
+    before = fund_round.draft if was_draft is None else was_draft
+    await changes.visibility(
+        session=session,
+        municipality_id=fund_round.municipality_id,
+        kind=ROUND_CHANGE,
+        resource_id=fund_round.id,
+        was_public=None if created else not before,
+        is_public=None if deleted else not fund_round.draft,
+        revision=fund_round.version,
+        collection="fund/rounds",
+        path_id=fund_round.year,
+    )
+
+
+def _idea_public(idea: FundIdea) -> bool:
+    return idea.status != IdeaStatus.withdrawn
+
+
+async def _log_idea(
+    session: AsyncSession,
+    fund_round: FundRound,
+    idea: FundIdea,
+    *,
+    was_public: bool | None,
+    verb: str | None = None,
+) -> None:
+    """Submitted ideas are listed publicly (without personal data) until withdrawn."""
+    await changes.visibility(
+        session=session,
+        municipality_id=idea.municipality_id,
+        kind=IDEA_CHANGE,
+        resource_id=idea.id,
+        was_public=was_public,
+        is_public=_idea_public(idea),
+        revision=idea.version,
+        collection=f"fund/rounds/{fund_round.year}/ideas",
+        verb=verb,
+    )
+
+
+async def _log_experiment(
+    session: AsyncSession, experiment: FundExperiment, *, created: bool = False
+) -> None:
+    await changes.visibility(
+        session=session,
+        municipality_id=experiment.municipality_id,
+        kind=EXPERIMENT_CHANGE,
+        resource_id=experiment.id,
+        was_public=None if created else True,
+        is_public=True,
+        revision=experiment.version,
+        collection="fund/experiments",
+    )
 
 
 def _locked(detail: str) -> Conflict:
@@ -321,6 +392,7 @@ async def update_round(
     """Change texts any time; the rules only before ideas open (409 `round-locked`); the
     dates until the decision, except the opening day once it has come. After the
     decision only `reporting_until` may still move."""
+    was_draft = fund_round.draft
     changes = data.model_dump(exclude_unset=True)
     if data.rules is not None:
         changed = [n for n in RULE_FIELDS if getattr(data.rules, n) != getattr(fund_round, n)]
@@ -358,6 +430,7 @@ async def update_round(
     await content_version.bump_municipal(
         session=session, municipality_id=fund_round.municipality_id, kind=KIND
     )
+    await _log_round(session, fund_round, was_draft=was_draft)
     return fund_round
 
 
@@ -377,6 +450,7 @@ async def delete_round(*, session: AsyncSession, fund_round: FundRound) -> None:
     if await _has_ideas(session, fund_round):
         raise Conflict("The round has ideas; it stays as a record.", code="round-locked")
     municipality_id = fund_round.municipality_id
+    await _log_round(session, fund_round, deleted=True)
     await session.delete(fund_round)
     await session.flush()
     await content_version.bump_municipal(
@@ -440,6 +514,7 @@ async def submit_idea(
     await content_version.bump_municipal(
         session=session, municipality_id=fund_round.municipality_id, kind=KIND
     )
+    await _log_idea(session, fund_round, idea, was_public=None)
     return idea, token
 
 
@@ -450,6 +525,11 @@ class IdeaFilters:
     q: str | None = None
     modified_since: datetime | None = None
     include_withdrawn: bool = False
+
+
+def idea_ids(fund_round: FundRound) -> Any:
+    """A select of the ids of a round's ideas."""
+    return sa_select(col(FundIdea.id)).where(col(FundIdea.round_id) == fund_round.id)
 
 
 async def list_ideas(
@@ -600,6 +680,7 @@ async def withdraw_idea(
     await content_version.bump_municipal(
         session=session, municipality_id=idea.municipality_id, kind=KIND
     )
+    await _log_idea(session, fund_round, idea, was_public=True, verb="withdrawn")
     return idea
 
 
@@ -909,21 +990,22 @@ async def decide(
     _check_decision(fund_round, ideas, data)
     funded = {item.idea_id: item for item in data.funded}
     rejected = {item.idea_id: item.explanation for item in data.rejected}
+    experiments = []
     for idea in ideas:
         grant = funded.get(idea.id)
         if grant is not None:
             idea.status = IdeaStatus.funded
             idea.granted_amount = grant.amount
             idea.decision_note = grant.note
-            session.add(
-                FundExperiment(
-                    municipality_id=fund_round.municipality_id,
-                    round_id=fund_round.id,
-                    idea_id=idea.id,
-                    granted=grant.amount,
-                    updated_by_name=actor.name,
-                )
+            experiment = FundExperiment(
+                municipality_id=fund_round.municipality_id,
+                round_id=fund_round.id,
+                idea_id=idea.id,
+                granted=grant.amount,
+                updated_by_name=actor.name,
             )
+            session.add(experiment)
+            experiments.append(experiment)
         else:
             idea.status = IdeaStatus.not_funded
             idea.rejection_explanation = rejected.get(idea.id) or data.general_explanation
@@ -938,6 +1020,12 @@ async def decide(
     await content_version.bump_municipal(
         session=session, municipality_id=fund_round.municipality_id, kind=KIND
     )
+    await _log_round(session, fund_round)
+    for idea in ideas:
+        verb = "funded" if idea.status == IdeaStatus.funded else "not_funded"
+        await _log_idea(session, fund_round, idea, was_public=True, verb=verb)
+    for experiment in experiments:
+        await _log_experiment(session, experiment, created=True)
     return fund_round
 
 
@@ -1151,6 +1239,7 @@ async def update_experiment(
     await content_version.bump_municipal(
         session=session, municipality_id=experiment.municipality_id, kind=KIND
     )
+    await _log_experiment(session, experiment)
     return experiment
 
 
@@ -1181,6 +1270,7 @@ async def add_entry(
     await content_version.bump_municipal(
         session=session, municipality_id=experiment.municipality_id, kind=KIND
     )
+    await _log_experiment(session, experiment)
     return entry
 
 
@@ -1197,6 +1287,7 @@ async def delete_entry(
     await content_version.bump_municipal(
         session=session, municipality_id=experiment.municipality_id, kind=KIND
     )
+    await _log_experiment(session, experiment)
 
 
 # ---- the flows both front doors use: change, then tell the people concerned ------------------

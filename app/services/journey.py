@@ -23,6 +23,7 @@ from app.models.service_card import (
     MoveTiming,
     ServiceCard,
 )
+from app.services import changes as changes_log
 from app.services import content_revision, content_version
 from app.services import landing as landing_service
 from app.services.content_revision import Document, jsonable
@@ -158,6 +159,15 @@ async def update_config(
     )
     await content_version.bump_municipal(
         session=session, municipality_id=municipality_id, kind=KIND
+    )
+    await changes_log.singleton(
+        session=session,
+        municipality_id=municipality_id,
+        kind=KIND,
+        resource_id=journey.id,
+        created=before is None,
+        revision=journey.version,
+        segment="journey",
     )
     return journey
 

@@ -26,6 +26,7 @@ from app.models.landing import (
 from app.models.municipality import Municipality
 from app.models.persona import Persona, ServicePromise
 from app.models.service_card import CardStatus, ServiceCard, Topic
+from app.services import changes as changes_log
 from app.services import content_revision, content_version
 from app.services import guide as guide_service
 from app.services import persona as persona_service
@@ -145,6 +146,15 @@ async def update_config(
     )
     await content_version.bump_municipal(
         session=session, municipality_id=municipality_id, kind=KIND
+    )
+    await changes_log.singleton(
+        session=session,
+        municipality_id=municipality_id,
+        kind="landing",
+        resource_id=config.id,
+        created=before is None,
+        revision=config.version,
+        segment="landing",
     )
     return config
 

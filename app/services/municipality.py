@@ -11,7 +11,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.errors import Conflict, NotFound
 from app.core.pagination import Page, as_text, decode_cursor, encode_cursor
 from app.core.time import utcnow
+from app.models.change import ChangeAction
 from app.models.municipality import Municipality, MunicipalityCreate, MunicipalityUpdate
+from app.services import changes as changes_log
 from app.services import content_version
 
 KIND = "municipality"
@@ -92,6 +94,20 @@ async def _bump(session: AsyncSession, municipality: Municipality, *, directory:
         await content_version.bump_global(session=session, kind=DIRECTORY_KIND)
 
 
+async def _log(session: AsyncSession, municipality: Municipality, action: str) -> None:
+    """The municipality itself is public: its changes are in its own feed."""
+    await changes_log.record(
+        session=session,
+        municipality_id=municipality.id,
+        kind=KIND,
+        resource_id=municipality.id,
+        action=action,
+        event=f"{KIND}.{action}",
+        revision=municipality.version,
+        path=f"/api/v1/municipalities/{municipality.slug}",
+    )
+
+
 async def create(*, session: AsyncSession, data: MunicipalityCreate) -> Municipality:
     """Add a tenant; slug and official code must be new."""
     await _ensure_unique(session=session, slug=data.slug, code=data.code)
@@ -104,6 +120,7 @@ async def create(*, session: AsyncSession, data: MunicipalityCreate) -> Municipa
             "A municipality with this slug or code already exists.", code="duplicate"
         ) from exc
     await _bump(session, municipality, directory=True)
+    await _log(session, municipality, ChangeAction.created)
     return municipality
 
 
@@ -127,4 +144,5 @@ async def update(
     session.add(municipality)
     await session.flush()
     await _bump(session, municipality, directory=bool(DIRECTORY_FIELDS & changes.keys()))
+    await _log(session, municipality, ChangeAction.updated)
     return municipality

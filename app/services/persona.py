@@ -37,6 +37,7 @@ from app.models.service_card import (
     ServiceCard,
     Topic,
 )
+from app.services import changes as changes_log
 from app.services import content_revision, content_version
 from app.services import guide as guide_service
 from app.services.content_revision import Document, jsonable
@@ -225,6 +226,17 @@ async def _record(
     )
     await content_version.bump_municipal(
         session=session, municipality_id=persona.municipality_id, kind=KIND
+    )
+    await changes_log.visibility(
+        session=session,
+        municipality_id=persona.municipality_id,
+        kind=KIND,
+        resource_id=persona.id,
+        was_public=None if before is None else True,
+        is_public=True,
+        revision=persona.version,
+        collection="personas",
+        path_id=persona.key,
     )
     return changes
 
@@ -753,5 +765,14 @@ async def update_promise(
     )
     await content_version.bump_municipal(
         session=session, municipality_id=municipality_id, kind=PROMISE_KIND
+    )
+    await changes_log.singleton(
+        session=session,
+        municipality_id=municipality_id,
+        kind=PROMISE_KIND,
+        resource_id=promise.id,
+        created=before is None,
+        revision=promise.version,
+        segment="service-promise",
     )
     return promise

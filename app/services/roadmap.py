@@ -15,6 +15,7 @@ from app.core.db import execute
 from app.core.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from app.core.pagination import Page, as_offset, decode_cursor, encode_cursor
 from app.core.time import utcnow
+from app.models.municipality import Municipality
 from app.models.roadmap import (
     PhaseCreate,
     PhaseUpdate,
@@ -24,7 +25,7 @@ from app.models.roadmap import (
     RoadmapReview,
     RoadmapStatus,
 )
-from app.services import content_version
+from app.services import changes, content_version
 from app.services.service_card import Actor
 
 KIND = "roadmap"
@@ -177,6 +178,48 @@ async def _bump(session: AsyncSession, municipality_id: uuid.UUID) -> None:
     )
 
 
+PHASE_CHANGE = "roadmap_phase"
+REVIEW_CHANGE = "roadmap_review"
+
+
+async def _log_phase(
+    session: AsyncSession,
+    phase: RoadmapPhase,
+    *,
+    created: bool = False,
+    deleted: bool = False,
+    was_draft: bool | None = None,
+) -> None:
+    """A published phase's writes are changes in the feed (and a deletion or a return to
+    draft a tombstone in the roadmap's `modified_since` reads); drafts are the staff's."""
+    before = phase.draft if was_draft is None else was_draft
+    await changes.visibility(
+        session=session,
+        municipality_id=phase.municipality_id,
+        kind=PHASE_CHANGE,
+        resource_id=phase.id,
+        was_public=None if created else not before,
+        is_public=None if deleted else not phase.draft,
+        revision=phase.version,
+        collection="roadmap/phases",
+    )
+
+
+async def _log_review(session: AsyncSession, review: RoadmapReview, *, created: bool) -> None:
+    municipality = await session.get(Municipality, review.municipality_id)
+    assert municipality is not None
+    await changes.visibility(
+        session=session,
+        municipality_id=review.municipality_id,
+        kind=REVIEW_CHANGE,
+        resource_id=review.id,
+        was_public=None if created else True,
+        is_public=True,
+        revision=review.version,
+        path=f"/api/v1/municipalities/{municipality.slug}/roadmap/reviews/{review.year}",
+    )
+
+
 def _fields(data: Any) -> dict[str, Any]:
     """The validated values as they are (texts stay models; model_dump would make dicts)."""
     return {
@@ -220,6 +263,7 @@ async def create_phase(
     )
     await _insert(session, phase, f"There is a phase '{data.key}' already.")
     await _bump(session, municipality_id)
+    await _log_phase(session, phase, created=True)
     return phase
 
 
@@ -252,14 +296,17 @@ async def update_phase(
             "A phase cannot end before it starts.",
             errors=[FieldProblem("body.ends_on", "before starts_on")],
         )
+    was_draft = phase.draft
     if _apply(phase, data, actor):
         await session.flush()
         await _bump(session, phase.municipality_id)
+        await _log_phase(session, phase, was_draft=was_draft)
     return phase
 
 
 async def delete_phase(*, session: AsyncSession, phase: RoadmapPhase) -> None:
     municipality_id = phase.municipality_id
+    await _log_phase(session, phase, deleted=True)
     await session.delete(phase)
     await session.flush()
     await _bump(session, municipality_id)
@@ -321,6 +368,7 @@ async def create_review(
     )
     await _insert(session, review, clash)
     await _bump(session, municipality_id)
+    await _log_review(session, review, created=True)
     return review
 
 
@@ -330,4 +378,5 @@ async def update_review(
     if _apply(review, data, actor):
         await session.flush()
         await _bump(session, review.municipality_id)
+        await _log_review(session, review, created=False)
     return review

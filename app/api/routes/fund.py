@@ -3,7 +3,8 @@ and decision, and the funded experiments' progress and reports."""
 
 import hashlib
 import uuid
-from typing import Annotated
+from dataclasses import replace
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, status
 from starlette.responses import Response
@@ -22,6 +23,7 @@ from app.api.deps import (
 )
 from app.api.routes.bookings import limit_manage_link, limit_public_post
 from app.api.schemas import Collection, problems, send
+from app.api.sync import Tombstone, sync_read, synced_page, with_tombstones
 from app.core.errors import (
     NotFound,
     PreconditionFailed,
@@ -30,6 +32,7 @@ from app.core.errors import (
 )
 from app.core.i18n import LANGUAGES, localize_document
 from app.core.jsonenc import dumps
+from app.core.pagination import Page
 from app.models.fund import (
     DecisionIn,
     DecisionPublic,
@@ -147,8 +150,8 @@ async def _round_document(session: SessionDep, fund_round: FundRound, slug: str)
 
 @router.get(
     "/rounds",
-    response_model=Collection[RoundPublic],
-    responses=problems(404, 422),
+    response_model=Collection[RoundPublic | Tombstone],
+    responses=problems(404, 410, 422),
     summary="The experiment fund's rounds",
 )
 async def list_fund_rounds(
@@ -156,6 +159,7 @@ async def list_fund_rounds(
     municipality: MunicipalityDep,
     session: SessionDep,
     cache: CacheDep,
+    settings: SettingsDep,
     lang: Lang,
     paging: Paging,
     principal: OptionalPrincipal,
@@ -165,19 +169,36 @@ async def list_fund_rounds(
     (uncached)."""
     staff = principal is not None and principal.is_member(municipality.id)
 
+    read = sync_read(paging, "fund-rounds", retention_days=settings.change_retention_days)
+
     async def build(etag: str) -> Body:
         day = fund_service.today()
-        page = await fund_service.list_rounds(
+
+        async def fetch(cursor: str | None) -> Page[Any]:
+            page = await fund_service.list_rounds(
+                session=session,
+                municipality_id=municipality.id,
+                limit=paging.limit,
+                cursor=cursor,
+                modified_since=paging.modified_since,
+                include_drafts=staff,
+            )
+            documents = await fund_service.round_documents(
+                session, page.items, municipality.slug, day
+            )
+            return Page(items=documents, next_cursor=page.next_cursor, total=page.total)
+
+        page = await synced_page(
             session=session,
+            read=read,
+            fetch=fetch,
             municipality_id=municipality.id,
+            kinds=(fund_service.ROUND_CHANGE,),
+            collection="fund-rounds",
             limit=paging.limit,
-            cursor=paging.cursor,
-            modified_since=paging.modified_since,
-            include_drafts=staff,
         )
-        documents = await fund_service.round_documents(session, page.items, municipality.slug, day)
         return _collection(
-            documents,
+            page.items,
             page.next_cursor,
             page.total,
             lang,
@@ -354,8 +375,8 @@ async def _public_ideas(session: SessionDep, ideas: list[FundIdea], year: int) -
 
 @router.get(
     "/rounds/{year}/ideas",
-    response_model=Collection[IdeaPublic],
-    responses=problems(404, 422),
+    response_model=Collection[IdeaPublic | Tombstone],
+    responses=problems(404, 410, 422),
     summary="The ideas of a round",
 )
 async def list_fund_ideas(
@@ -364,6 +385,7 @@ async def list_fund_ideas(
     municipality: MunicipalityDep,
     session: SessionDep,
     cache: CacheDep,
+    settings: SettingsDep,
     principal: OptionalPrincipal,
     lang: Lang,
     paging: Paging,
@@ -383,22 +405,41 @@ async def list_fund_ideas(
         include_withdrawn=private,
     )
 
+    # Tombstones describe the public list; the jury's and admins' list keeps withdrawn ideas.
+    read = sync_read(
+        replace(paging, modified_since=None) if private else paging,
+        "fund-ideas",
+        retention_days=settings.change_retention_days,
+    )
+
     async def build(etag: str) -> Body:
         fund_round = await _round(session, municipality, year)
-        page = await fund_service.list_ideas(
-            session=session,
-            fund_round=fund_round,
-            filters=filters,
-            limit=paging.limit,
-            cursor=paging.cursor,
-        )
+        page: Page[FundIdea] = Page(items=[], next_cursor=None, total=0)
+        if not read.live_done:
+            page = await fund_service.list_ideas(
+                session=session,
+                fund_round=fund_round,
+                filters=filters,
+                limit=paging.limit,
+                cursor=read.live_cursor,
+            )
         if private:
             assert principal is not None
             items = await _private_ideas(session, page.items, year, principal)
             etag = make_etag(etag, doc_etag("fund_ideas", {"id": year, "items": items}, lang))
         else:
             items = await _public_ideas(session, page.items, year)
-        return _collection(items, page.next_cursor, page.total, lang, etag)
+        synced = await with_tombstones(
+            session=session,
+            page=Page(items=items, next_cursor=page.next_cursor, total=page.total),
+            read=read,
+            municipality_id=municipality.id,
+            kinds=(fund_service.IDEA_CHANGE,),
+            collection="fund-ideas",
+            limit=paging.limit,
+            within=fund_service.idea_ids(fund_round),
+        )
+        return _collection(synced.items, synced.next_cursor, synced.total, lang, etag)
 
     response = await cache.serve(
         request,

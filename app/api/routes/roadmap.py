@@ -2,7 +2,7 @@
 to read, changed by the municipality's admins and communications staff."""
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, status
 from starlette.responses import Response
@@ -17,10 +17,13 @@ from app.api.deps import (
     OptionalPrincipal,
     Paging,
     SessionDep,
+    SettingsDep,
 )
 from app.api.documents import localize_texts
 from app.api.routes.fund import check_doc_if_match, doc_etag
 from app.api.schemas import Collection, problems, send
+from app.api.sync import Tombstone, sync_read, synced_page
+from app.core.pagination import Page
 from app.models.roadmap import (
     PhaseCreate,
     PhasePublic,
@@ -82,8 +85,8 @@ def _collection(
 
 @router.get(
     "",
-    response_model=Collection[PhasePublic],
-    responses=problems(404, 422),
+    response_model=Collection[PhasePublic | Tombstone],
+    responses=problems(404, 410, 422),
     summary="The roadmap: dated phases with goals and pilots",
 )
 async def get_roadmap(
@@ -91,6 +94,7 @@ async def get_roadmap(
     municipality: MunicipalityDep,
     session: SessionDep,
     cache: CacheDep,
+    settings: SettingsDep,
     lang: Lang,
     paging: Paging,
     principal: OptionalPrincipal,
@@ -100,19 +104,34 @@ async def get_roadmap(
     The municipality's staff also see draft phases (uncached)."""
     staff = principal is not None and principal.is_member(municipality.id)
 
+    read = sync_read(paging, "roadmap", retention_days=settings.change_retention_days)
+
     async def build(etag: str) -> Body:
         day = fund_service.today()
-        page = await roadmap_service.list_phases(
+
+        async def fetch(cursor: str | None) -> Page[Any]:
+            page = await roadmap_service.list_phases(
+                session=session,
+                municipality_id=municipality.id,
+                limit=paging.limit,
+                cursor=cursor,
+                modified_since=paging.modified_since,
+                include_drafts=staff,
+            )
+            documents = [roadmap_service.phase_doc(phase, day) for phase in page.items]
+            return Page(items=documents, next_cursor=page.next_cursor, total=page.total)
+
+        page = await synced_page(
             session=session,
+            read=read,
+            fetch=fetch,
             municipality_id=municipality.id,
+            kinds=(roadmap_service.PHASE_CHANGE,),
+            collection="roadmap",
             limit=paging.limit,
-            cursor=paging.cursor,
-            modified_since=paging.modified_since,
-            include_drafts=staff,
         )
-        documents = [roadmap_service.phase_doc(phase, day) for phase in page.items]
         return _collection(
-            documents,
+            page.items,
             page.next_cursor,
             page.total,
             lang,
