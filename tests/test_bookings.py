@@ -569,3 +569,34 @@ async def test_moving_to_another_guide_tells_both_hosts(
     new = notices[("eero@example.org", "booking_received_host")]
     assert "Vahvista" in new.body_text
     assert not any(kind == "booking_rescheduled_host" for _, kind in notices)
+
+
+async def test_a_slot_with_a_cancelled_booking_stays_as_its_record(
+    client: httpx.AsyncClient, auth: Any
+) -> None:
+    """Deleting it was a foreign-key failure: a 500."""
+    _, (slot, _) = await guide_with_slots(client, auth)
+    booking = (await client.post(f"{BASE}/bookings", json=booking_body(slot["id"]))).json()
+    token = token_of(booking["manage_url"])
+    cancel = await client.post(f"{BASE}/bookings/{booking['id']}/cancel", params={"token": token})
+    assert cancel.status_code == 200, cancel.text
+    url = f"{BASE}/slots/{slot['id']}"
+    refused = await client.delete(url, headers=auth("kemijarvi-admin"))
+    assert_problem(refused, 409, "slot-booked")
+
+
+async def test_the_feeds_url_of_a_slot_answers_while_it_is_free(
+    client: httpx.AsyncClient, auth: Any
+) -> None:
+    _, (slot, _) = await guide_with_slots(client, auth)
+    feed = (await client.get(f"{BASE}/changes", params={"limit": 100})).json()
+    urls = [item["url"] for item in feed["items"] if item["id"] == slot["id"]]
+    assert urls
+    path = urls[-1].split("://", 1)[-1].split("/", 1)[-1]
+    free = await client.get(f"/{path}", params={"lang": "en"})
+    assert free.status_code == 200, free.text
+    assert free.json()["id"] == slot["id"]
+    assert free.json()["starts_at"] == slot["starts_at"]
+    booked = await client.post(f"{BASE}/bookings", json=booking_body(slot["id"]))
+    assert booked.status_code == 201, booked.text
+    assert_problem(await client.get(f"/{path}"), 404)

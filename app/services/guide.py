@@ -651,6 +651,27 @@ async def free_slot_page(
     return Page(items=_slot_docs(page.items), next_cursor=page.next_cursor, total=page.total)
 
 
+async def free_slot(
+    *, session: AsyncSession, municipality_id: uuid.UUID, slot_id: uuid.UUID
+) -> Document:
+    """One slot as the public list shows it, while it is bookable (free, not started, its
+    guide listed); otherwise 404, as the change feed's tombstone for it says."""
+    now = utcnow()
+    selection = _free_slot_rows(
+        municipality_id=municipality_id,
+        start=now,
+        end=now + timedelta(days=3660),
+        guide_id=None,
+        mode=None,
+        created_since=None,
+        dialect=session.get_bind().dialect.name,
+    ).where(col(Slot.id) == slot_id)
+    rows = (await execute(session, selection)).all()
+    if not rows:
+        raise NotFound("No such free slot.")
+    return _slot_docs(rows)[0]
+
+
 def _overlap_error(error: IntegrityError) -> Conflict | None:
     text = str(error.orig).lower()
     if "ex_slot_no_overlap" in text or "exclusion" in text or "conflicting key" in text:
@@ -769,17 +790,20 @@ async def add_rule(
 
 
 async def remove_slot(*, session: AsyncSession, slot: Slot) -> None:
-    """A slot with an active booking stays: cancel or decline the booking first."""
-    booked = (
-        await session.exec(
-            select(Booking.id).where(
-                col(Booking.slot_id) == slot.id, col(Booking.status).in_(ACTIVE_STATUSES)
-            )
-        )
-    ).first()
-    if booked is not None:
+    """A slot with an active booking stays: cancel or decline the booking first. One with
+    only cancelled or declined bookings stays too, as their record (the bookings point at
+    it; deleting it was a foreign-key failure, a 500)."""
+    statuses = (
+        await session.exec(select(Booking.status).where(col(Booking.slot_id) == slot.id))
+    ).all()
+    if any(status in ACTIVE_STATUSES for status in statuses):
         raise Conflict(
             "The slot is booked; decline or cancel the booking first.", code="slot-booked"
+        )
+    if statuses:
+        raise Conflict(
+            "The slot has cancelled or declined bookings on record; it stays.",
+            code="slot-booked",
         )
     guide = await session.get(Guide, slot.guide_id)
     listed = guide is not None and is_public(guide)

@@ -529,6 +529,33 @@ async def list_slots(
     return await cache.serve(request, session, depends_on=depends, build=build, language=lang)
 
 
+@router.get(
+    "/slots/{slot_id}", responses=problems(404, 422), summary="A free slot (the feed's URL of it)"
+)
+async def get_free_slot(
+    slot_id: uuid.UUID,
+    request: Request,
+    municipality: MunicipalityDep,
+    session: SessionDep,
+    cache: CacheDep,
+    lang: Lang,
+) -> Response:
+    """The slot as the free-slot list shows it, while it can be booked; 404 once it is
+    booked, withdrawn, started or its guide has left the directory."""
+
+    async def build(etag: str) -> Body:
+        document = await guide_service.free_slot(
+            session=session, municipality_id=municipality.id, slot_id=slot_id
+        )
+        localized = localize_document(document, lang, TEXT_KEYS)
+        data = localized.data | {"meta": localized.meta()}
+        starts = document["starts_at"].timestamp()
+        return json_body(data, etag=etag, language=lang, valid_until=min(time.time() + 300, starts))
+
+    depends = [(municipality.scope, SLOT_KIND), (municipality.scope, KIND)]
+    return await cache.serve(request, session, depends_on=depends, build=build, language=lang)
+
+
 # ---- the host's calendar feed -------------------------------------------------------------------
 
 
