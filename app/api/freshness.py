@@ -17,6 +17,7 @@ version it holds when it is back (it may have missed notices) and retries with b
 import asyncio
 import contextlib
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -57,7 +58,7 @@ class Carrier(Protocol):
     async def committed(self, keys: Iterable[VersionKey]) -> None: ...
 
 
-class _Listener:
+class _Listener(ABC):
     """The part both carriers share: a task that listens, and what it does on a notice."""
 
     def __init__(self, cache: PublicCache) -> None:
@@ -77,9 +78,6 @@ class _Listener:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-
-    async def committed(self, keys: Iterable[VersionKey]) -> None:
-        """Nothing by default: PostgreSQL sent the notice with the commit."""
 
     def deliver(self, payload: str) -> None:
         self.cache.versions.forget(decode(payload))
@@ -105,8 +103,9 @@ class _Listener:
         self.cache.versions.clear()
         self.ready.set()
 
+    @abstractmethod
     async def _listen(self) -> None:
-        raise NotImplementedError
+        """Take notices until the connection is lost, then raise (`_run` retries)."""
 
 
 class PostgresListener(_Listener):
@@ -117,6 +116,10 @@ class PostgresListener(_Listener):
         super().__init__(cache)
         url = make_url(database_url).set(drivername="postgresql")
         self.dsn = url.render_as_string(hide_password=False)
+
+    async def committed(self, keys: Iterable[VersionKey]) -> None:
+        """Nothing to send: PostgreSQL delivered the notice with the commit itself."""
+        return None
 
     async def _listen(self) -> None:
         import asyncpg
